@@ -1,0 +1,3 @@
+from funsearch.cli import main
+
+main()

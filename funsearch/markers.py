@@ -1,0 +1,28 @@
+"""Markers a problem file uses: ``@funsearch.evolve``, ``@funsearch.run``.
+
+Both return the decorated function unchanged (so the driver calls the evolved
+function by its global name, and a candidate that redefines that name replaces
+it), and tag it with an attribute the problem loader looks for.
+"""
+from typing import Callable, TypeVar
+
+F = TypeVar("F", bound=Callable)
+
+EVOLVE_ATTR = "__funsearch_evolve__"
+RUN_ATTR = "__funsearch_run__"
+
+
+def evolve(fn: F) -> F:
+    """Mark the function the LLM rewrites. Its body is the baseline program."""
+    setattr(fn, EVOLVE_ATTR, True)
+    return fn
+
+
+def run(fn: F) -> F:
+    """Mark the driver: runs the evolved function on one instance, returns a raw JSON-able solution."""
+    setattr(fn, RUN_ATTR, True)
+    return fn
+
+
+class InvalidSolution(ValueError):
+    """Raised by a problem's trusted ``score`` when a solution breaks the problem's rules."""

@@ -1,0 +1,1 @@
+"""Proposer backends: each a small class behind the `Proposer` protocol in base.py."""
