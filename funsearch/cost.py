@@ -1,0 +1,305 @@
+"""Roofline cost model: a proposer size on a hardware profile -> seconds, device-seconds and dollars per sample.
+
+Pure: the only I/O is `load_hardware`, which reads funsearch/data/hardware.toml. Equations (docs/cost-model.md):
+
+  prefill      = 2 N p / (F d u_p)                               compute-bound, per prompt
+  decode step  = max((W + b K ctx) / (B d u_d), 2 N b / (F d u_d))  ctx = p + t at step t = 0..c-1
+  KV per token K = layers * kv_heads * head_dim * 2 (K and V) * kv_bytes
+  W = N * bytes_per_param[quant]
+
+with N parameters, p prompt and c completion tokens, b the batch, F peak FLOP/s and B bandwidth per device,
+d devices, u_p / u_d the utilisation factors of a `Calibration`. A batch of b samples takes
+b * prefill + sum of decode steps; each sample is charged d * that / b device-seconds.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Protocol
+
+HARDWARE_FILE = Path(__file__).parent / "data" / "hardware.toml"
+USABLE_MEMORY_FRACTION = 0.9   # vLLM's default gpu_memory_utilization: the rest is activations and runtime
+KV_BYTES = 2.0                 # f16/bf16 KV cache, the default of both vLLM and llama.cpp
+
+# (backend, hardware kind) -> (prefill utilisation, decode utilisation) used before any calibration.
+# GPU: vLLM typically reaches ~50 % of peak FLOP/s in prefill and ~60 % of bandwidth in small-batch decode;
+# llama.cpp on a GPU less. CPU: the cpu profile's figures are already effective (measured), so 1.0.
+DEFAULT_UTILISATION: dict[tuple[str, str], tuple[float, float]] = {
+    ("vllm", "gpu"): (0.5, 0.6),
+    ("llamacpp", "gpu"): (0.3, 0.5),
+    ("vllm", "cpu"): (1.0, 1.0),
+    ("llamacpp", "cpu"): (1.0, 1.0),
+}
+DEFAULT_BACKEND = {"gpu": "vllm", "cpu": "llamacpp"}
+
+
+class CostError(ValueError):
+    """A cost question has no answer (unknown hardware, quantisation, model too large). One-line message."""
+
+
+class ModelLike(Protocol):
+    """What the cost model reads from a model spec (funsearch.models.ModelSpec satisfies it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def params_b(self) -> float: ...
+    @property
+    def layers(self) -> int: ...
+    @property
+    def kv_heads(self) -> int: ...
+    @property
+    def head_dim(self) -> int: ...
+    @property
+    def context(self) -> int: ...
+    @property
+    def bytes_per_param(self) -> Mapping[str, float]: ...
+
+
+@dataclass(frozen=True)
+class HardwareProfile:
+    """One device kind.
+
+    Attributes:
+      name: key in hardware.toml ("h100", "cpu", ...).
+      display_name: human name.
+      kind: "gpu" or "cpu".
+      peak_flops: dense bf16 FLOP/s per device (effective for "cpu").
+      bandwidth: memory bytes/s per device (effective for "cpu").
+      memory_bytes: device memory in bytes.
+      price_per_hour: USD per device-hour.
+      default_quant: quantisation priced when none is named.
+      max_devices: most devices one engine may span.
+      cores: CPU cores of the device (cpu profiles; 0 for GPUs).
+      cpu_price_per_hour: USD per CPU-core-hour for evaluation (file-level value).
+    """
+
+    name: str
+    display_name: str
+    kind: str
+    peak_flops: float
+    bandwidth: float
+    memory_bytes: float
+    price_per_hour: float
+    default_quant: str = "bf16"
+    max_devices: int = 8
+    cores: int = 0
+    cpu_price_per_hour: float = 0.0
+
+
+@dataclass(frozen=True)
+class HardwareTable:
+    """All profiles of a hardware file.
+
+    Attributes:
+      profiles: name -> profile.
+      cpu_price_per_hour: USD per CPU-core-hour for evaluation CPU-seconds.
+    """
+
+    profiles: Mapping[str, HardwareProfile]
+    cpu_price_per_hour: float
+
+    def get(self, name: str) -> HardwareProfile:
+        if name not in self.profiles:
+            raise CostError(f"unknown hardware {name!r}; known: {', '.join(sorted(self.profiles))}")
+        return self.profiles[name]
+
+
+@dataclass(frozen=True)
+class Utilisation:
+    """Fractions of peak a backend reaches.
+
+    Attributes:
+      prefill: fraction of peak FLOP/s reached while processing the prompt.
+      decode: fraction of bandwidth (and of peak FLOP/s when compute-bound) reached while generating.
+    """
+
+    prefill: float
+    decode: float
+
+    def __post_init__(self) -> None:
+        if not (self.prefill > 0 and self.decode > 0):
+            raise CostError(f"utilisation must be positive, got prefill={self.prefill} decode={self.decode}")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Utilisation factors of one backend on one hardware profile.
+
+    Attributes:
+      backend: "llamacpp", "vllm", ...
+      hardware: hardware profile name.
+      default: factors for any model (fitted on all samples, or the documented defaults).
+      models: per-model factors (model name -> Utilisation) where a fit per model exists.
+      samples: measured samples the fit used; 0 for the documented defaults.
+      rel_rmse: root-mean-square relative error of the fit on its samples (0.0 for defaults).
+    """
+
+    backend: str
+    hardware: str
+    default: Utilisation
+    models: Mapping[str, Utilisation] = field(default_factory=dict)
+    samples: int = 0
+    rel_rmse: float = 0.0
+
+    def for_model(self, name: str) -> Utilisation:
+        """Per-model factors when fitted, else the all-model ones."""
+        return self.models.get(name, self.default)
+
+
+@dataclass(frozen=True)
+class SampleCost:
+    """Predicted cost of one sample.
+
+    Attributes:
+      seconds: wall seconds of the sample's batch (prefill of every prompt in it plus all decode steps).
+      gpu_seconds: device-seconds charged to this sample (devices * seconds / batch); for a cpu profile the
+        device is the whole machine.
+      dollars: gpu_seconds priced at the profile's price_per_hour.
+      tokens: prompt + completion tokens.
+      devices: devices one engine needs for this model (see devices_needed).
+      batch: sequences decoded together.
+      prefill_seconds: the batch's prefill part of `seconds`.
+      decode_seconds: the batch's decode part of `seconds`.
+    """
+
+    seconds: float
+    gpu_seconds: float
+    dollars: float
+    tokens: int
+    devices: int = 1
+    batch: int = 1
+    prefill_seconds: float = 0.0
+    decode_seconds: float = 0.0
+
+
+def parse_hardware(data: Mapping) -> HardwareTable:
+    """Validate a parsed hardware.toml into a HardwareTable (pure)."""
+    cpu_price = float(data.get("cpu_price_per_hour", 0.0))
+    profiles = {}
+    for name, p in dict(data.get("profiles", {})).items():
+        try:
+            profiles[name] = HardwareProfile(
+                name=name, display_name=str(p.get("display_name", name)), kind=str(p["kind"]),
+                peak_flops=float(p["peak_tflops"]) * 1e12, bandwidth=float(p["bandwidth_gbs"]) * 1e9,
+                memory_bytes=float(p["memory_gb"]) * 1e9, price_per_hour=float(p["price_per_hour"]),
+                default_quant=str(p.get("default_quant", "bf16")), max_devices=int(p.get("max_devices", 8)),
+                cores=int(p.get("cores", 0)), cpu_price_per_hour=cpu_price)
+        except KeyError as e:
+            raise CostError(f"hardware profile {name!r} lacks field {e.args[0]!r}") from None
+        if profiles[name].kind not in ("gpu", "cpu"):
+            raise CostError(f"hardware profile {name!r}: kind must be 'gpu' or 'cpu', got {profiles[name].kind!r}")
+    if not profiles:
+        raise CostError("hardware file defines no [profiles.*]")
+    return HardwareTable(profiles=profiles, cpu_price_per_hour=cpu_price)
+
+
+def load_hardware(path: str | Path | None = None) -> HardwareTable:
+    """Read hardware.toml (the module's only I/O)."""
+    with open(path or HARDWARE_FILE, "rb") as f:
+        return parse_hardware(tomllib.load(f))
+
+
+def default_calibration(backend: str | None, hw: HardwareProfile) -> Calibration:
+    """The documented default utilisation of `backend` (None: the usual one for the hardware kind)."""
+    backend = backend or DEFAULT_BACKEND[hw.kind]
+    prefill, decode = DEFAULT_UTILISATION.get((backend, hw.kind), DEFAULT_UTILISATION[("vllm", hw.kind)])
+    return Calibration(backend=backend, hardware=hw.name, default=Utilisation(prefill, decode))
+
+
+def kv_bytes_per_token(spec: ModelLike, kv_bytes: float = KV_BYTES) -> float:
+    """layers * kv_heads * head_dim * 2 (K and V) * kv_bytes."""
+    return spec.layers * spec.kv_heads * spec.head_dim * 2 * kv_bytes
+
+
+def weight_bytes(spec: ModelLike, quant: str) -> float:
+    if quant not in spec.bytes_per_param:
+        raise CostError(f"model {spec.name!r} has no quantisation {quant!r}; it has: "
+                        f"{', '.join(sorted(spec.bytes_per_param))}")
+    return spec.params_b * 1e9 * spec.bytes_per_param[quant]
+
+
+def devices_needed(spec: ModelLike, hw: HardwareProfile, quant: str, batch: int = 1,
+                   sequence_tokens: int = 0, kv_bytes: float = KV_BYTES) -> int:
+    """Smallest power of two d with W + KV_reserve <= d * memory * USABLE_MEMORY_FRACTION.
+
+    KV_reserve = kv_bytes_per_token * max(spec.context, batch * sequence_tokens): an engine must hold one
+    full-context sequence (vLLM refuses to start otherwise) and the whole batch. Powers of two because
+    tensor parallelism must divide the attention heads. E.g. Qwen2.5-32B bf16 on H100: 65.5 GB weights +
+    8.6 GB KV (32,768 tokens * 256 KiB) = 74.1 GB > 72 GB usable -> 2 GPUs; on H200 (126.9 GB usable) -> 1.
+    """
+    need = weight_bytes(spec, quant) + kv_bytes_per_token(spec, kv_bytes) * max(spec.context, batch * sequence_tokens)
+    usable = hw.memory_bytes * USABLE_MEMORY_FRACTION
+    d = 1
+    while d * usable < need:
+        d *= 2
+        if d > hw.max_devices:
+            raise CostError(f"model {spec.name!r} ({quant}) needs {need / 1e9:.1f} GB but {hw.max_devices} x "
+                            f"{hw.name} hold {hw.max_devices * usable / 1e9:.1f} GB usable")
+    return d
+
+
+def prefill_seconds(spec: ModelLike, hw: HardwareProfile, prompt_tokens: int, util: Utilisation,
+                    devices: int = 1) -> float:
+    """2 N p / (peak * devices * u_p) for one prompt."""
+    return 2 * spec.params_b * 1e9 * prompt_tokens / (hw.peak_flops * devices * util.prefill)
+
+
+def decode_seconds(spec: ModelLike, hw: HardwareProfile, prompt_tokens: int, completion_tokens: int,
+                   quant: str, util: Utilisation, batch: int = 1, devices: int = 1,
+                   kv_bytes: float = KV_BYTES) -> float:
+    """Sum over steps t = 0..c-1 of max(memory(t), compute), closed form.
+
+    memory(t) = (W + b K (p + t)) / (B d u_d) = m0 + m1 t; compute = 2 N b / (F d u_d).
+    The k first steps (memory(t) < compute) cost `compute`; the rest form an arithmetic series.
+    """
+    c = completion_tokens
+    if c <= 0:
+        return 0.0
+    bw = hw.bandwidth * devices * util.decode
+    m0 = (weight_bytes(spec, quant) + batch * kv_bytes_per_token(spec, kv_bytes) * prompt_tokens) / bw
+    m1 = batch * kv_bytes_per_token(spec, kv_bytes) / bw
+    compute = 2 * spec.params_b * 1e9 * batch / (hw.peak_flops * devices * util.decode)
+    if m1 == 0:
+        return c * max(m0, compute)
+    k = min(c, max(0, math.ceil((compute - m0) / m1)))
+    return k * compute + (c - k) * m0 + m1 * (c * (c - 1) / 2 - k * (k - 1) / 2)
+
+
+def sample_cost(spec: ModelLike, hw: HardwareProfile, prompt_tokens: int, completion_tokens: int,
+                batch: int = 1, quant: str | None = None, calibration: Calibration | None = None,
+                backend: str | None = None, kv_bytes: float = KV_BYTES) -> SampleCost:
+    """Predicted cost of one sample generated in a batch of `batch` on `hw`.
+
+    quant defaults to hw.default_quant; calibration to default_calibration(backend, hw).
+    """
+    if batch < 1 or prompt_tokens < 0 or completion_tokens < 0:
+        raise CostError(f"need batch >= 1 and token counts >= 0, got batch={batch} prompt={prompt_tokens} "
+                        f"completion={completion_tokens}")
+    quant = quant or hw.default_quant
+    util = (calibration or default_calibration(backend, hw)).for_model(spec.name)
+    devices = devices_needed(spec, hw, quant, batch, prompt_tokens + completion_tokens, kv_bytes)
+    pre = batch * prefill_seconds(spec, hw, prompt_tokens, util, devices)
+    dec = decode_seconds(spec, hw, prompt_tokens, completion_tokens, quant, util, batch, devices, kv_bytes)
+    seconds = pre + dec
+    gpu_seconds = devices * seconds / batch
+    return SampleCost(seconds=seconds, gpu_seconds=gpu_seconds, dollars=gpu_seconds * hw.price_per_hour / 3600,
+                      tokens=prompt_tokens + completion_tokens, devices=devices, batch=batch,
+                      prefill_seconds=pre, decode_seconds=dec)
+
+
+def evaluation_cost(cpu_seconds: float, hw: HardwareProfile | HardwareTable) -> float:
+    """Dollars for `cpu_seconds` of evaluation at the file's cpu_price_per_hour (per core-hour)."""
+    return cpu_seconds * hw.cpu_price_per_hour / 3600
+
+
+def samples_per_hour(cost: SampleCost) -> float:
+    """Samples per device-hour (3600 / gpu_seconds); an engine of `devices` devices makes devices times that."""
+    return 3600 / cost.gpu_seconds if cost.gpu_seconds > 0 else math.inf
+
+
+def cost_per_1000_samples(cost: SampleCost, evaluation_dollars: float = 0.0) -> float:
+    """Dollars for 1,000 samples, each also paying `evaluation_dollars` of evaluation."""
+    return 1000 * (cost.dollars + evaluation_dollars)
