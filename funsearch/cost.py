@@ -221,6 +221,15 @@ def weight_bytes(spec: ModelLike, quant: str) -> float:
     return spec.params_b * 1e9 * spec.bytes_per_param[quant]
 
 
+def choose_quant(spec: ModelLike, hw: HardwareProfile, quant: str | None = None) -> str:
+    """`quant` when given; else hw.default_quant when the model has it; else the model's smallest one."""
+    if quant:
+        return quant
+    if hw.default_quant in spec.bytes_per_param:
+        return hw.default_quant
+    return min(spec.bytes_per_param, key=lambda q: (spec.bytes_per_param[q], q))
+
+
 def devices_needed(spec: ModelLike, hw: HardwareProfile, quant: str, batch: int = 1,
                    sequence_tokens: int = 0, kv_bytes: float = KV_BYTES) -> int:
     """Smallest power of two d with W + KV_reserve <= d * memory * USABLE_MEMORY_FRACTION.
@@ -273,12 +282,12 @@ def sample_cost(spec: ModelLike, hw: HardwareProfile, prompt_tokens: int, comple
                 backend: str | None = None, kv_bytes: float = KV_BYTES) -> SampleCost:
     """Predicted cost of one sample generated in a batch of `batch` on `hw`.
 
-    quant defaults to hw.default_quant; calibration to default_calibration(backend, hw).
+    quant defaults to choose_quant(spec, hw); calibration to default_calibration(backend, hw).
     """
     if batch < 1 or prompt_tokens < 0 or completion_tokens < 0:
         raise CostError(f"need batch >= 1 and token counts >= 0, got batch={batch} prompt={prompt_tokens} "
                         f"completion={completion_tokens}")
-    quant = quant or hw.default_quant
+    quant = choose_quant(spec, hw, quant)
     util = (calibration or default_calibration(backend, hw)).for_model(spec.name)
     devices = devices_needed(spec, hw, quant, batch, prompt_tokens + completion_tokens, kv_bytes)
     pre = batch * prefill_seconds(spec, hw, prompt_tokens, util, devices)
