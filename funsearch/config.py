@@ -1,0 +1,96 @@
+"""The configuration of one run, validated by pydantic; every field documented.
+
+`funsearch run` builds it from its flags; sweeps build one per cell; the run
+store keeps it as RUN_DIR/config.json so `--resume` and `--replay` get the same run.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(Exception):
+    """A configuration is invalid; the message names the field. One line."""
+
+
+class RunConfig(BaseModel):
+    """Everything that determines a run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    problem: str = Field(description="path of the problem file")
+    model_sizes: tuple[str, ...] = Field(("small",), description="proposer pool: registry sizes (or a .gguf path)")
+    pool_counts: tuple[int, ...] = Field((), description="proposer actors per size (default 1 each)")
+    pool_policy: Literal["fixed", "bandit"] = Field("fixed", description="how samples are shared among sizes")
+    backend: Literal["llamacpp", "openai", "vllm", "scripted"] = Field("llamacpp", description="proposer backend")
+    base_url: str | None = Field(None, description="OpenAI-compatible server URL (backend=openai)")
+    api_key_env: str | None = Field(None, description="environment variable holding the API key (backend=openai)")
+    scripted_file: str | None = Field(None, description="JSON list of completion texts (backend=scripted)")
+    threads: int = Field(2, ge=1, description="CPU threads per llama.cpp proposer")
+    samples: int | None = Field(None, ge=1, description="stop after this many samples")
+    budget: str | None = Field(None, description="stop when the ledger reaches it: 2gpu-h | $5 | 200k-tokens | 30m")
+    hardware: str = Field("cpu", description="hardware profile the proposers really run on")
+    price_as: str | None = Field(None, description="hardware profile to price modelled cost on (e.g. h100)")
+    seed: int = Field(0, description="seeds the database's choices and every sample's sampling seed")
+    islands: int = Field(10, ge=1, description="number of islands in the program database")
+    functions_per_prompt: int = Field(2, ge=1, description="parents shown per prompt (v0, v1, ...)")
+    reset_period: int | None = Field(None, ge=1, description="registered samples between island resets")
+    samples_per_prompt: int = Field(1, ge=1, description="completions drawn per prompt")
+    temperature: float = Field(0.8, gt=0, description="sampling temperature")
+    top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling mass")
+    max_tokens: int = Field(400, ge=16, description="completion token cap")
+    evaluators: int = Field(1, ge=1, description="sandboxed evaluator actors")
+    eval_timeout: float = Field(10.0, gt=0, description="wall seconds per evaluation before the sandbox kills it")
+    eval_memory_mb: int = Field(2048, ge=64, description="address-space limit of a candidate")
+    split: str | None = Field(None, description="split to evolve on (default: the problem's TRAIN_SPLIT)")
+    address: str | None = Field(None, description="Ray cluster address (auto | ray://host:port); None: local")
+    checkpoint_every: int = Field(50, ge=1, description="registered samples between database checkpoints")
+    mode: Literal["evolve", "best_of_n", "random_mutation"] = Field(
+        "evolve", description="evolve (FunSearch); best_of_n (always prompt from the seed); random_mutation (no LLM)")
+
+    @field_validator("model_sizes", mode="before")
+    @classmethod
+    def _split_sizes(cls, value):
+        if isinstance(value, str):
+            value = [s.strip() for s in value.split(",") if s.strip()]
+        if not value:
+            raise ValueError("at least one model size is needed")
+        return tuple(value)
+
+    def counts(self) -> dict[str, int]:
+        counts = self.pool_counts or tuple(1 for _ in self.model_sizes)
+        if len(counts) != len(self.model_sizes):
+            raise ConfigError("pool_counts: needs one count per model size")
+        return dict(zip(self.model_sizes, counts))
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.model_dump_json(indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> "RunConfig":
+        try:
+            return cls.model_validate(json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise ConfigError(f"no run config at {path}") from None
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise ConfigError(f"{path}: {first_error(exc)}") from None
+
+
+def first_error(exc: Exception) -> str:
+    """One line naming the offending field of a pydantic error."""
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ())) or "config"
+        return f"{where}: {err.get('msg', 'invalid')}"
+    return str(exc).splitlines()[0]
+
+
+def make_config(**fields) -> RunConfig:
+    """Build a RunConfig, turning validation errors into one-line ConfigErrors."""
+    try:
+        return RunConfig(**{k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(first_error(exc)) from None

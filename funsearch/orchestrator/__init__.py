@@ -1,0 +1,5 @@
+"""The orchestrator: the only package that imports Ray. Actors in actors.py, the search loop in loop.py."""
+from funsearch.orchestrator.loop import RunSummary
+from funsearch.orchestrator.session import run_search
+
+__all__ = ["run_search", "RunSummary"]

@@ -1,0 +1,95 @@
+"""The Ray actors of a run: proposers, evaluators and the program database.
+
+Each wraps a plain object from the pure core or the edge; the orchestrator
+(funsearch/orchestrator.py) drives them. Kept free of loop logic.
+"""
+from __future__ import annotations
+
+import ray
+
+from funsearch.proposers.base import Completion, SamplingParams
+from funsearch.records import EvalResult
+
+
+@ray.remote(max_restarts=3, max_task_retries=0)
+class ProposerActor:
+    """One proposer model (a size) behind a backend."""
+
+    def __init__(self, size: str, backend: str, options: dict):
+        from funsearch.models import resolve_model
+        from funsearch.proposers.factory import make_proposer
+
+        self.size = size
+        if backend == "replay":
+            from funsearch.replay import load_replay_proposer
+            self.proposer = load_replay_proposer(options["source_run"], size)
+        else:
+            spec = resolve_model(size)
+            self.proposer = make_proposer(spec, backend, **options)
+
+    def complete(self, prompt: str, params: SamplingParams, n: int) -> list[Completion]:
+        return self.proposer.complete(prompt, params, n)
+
+    def ready(self) -> str:
+        return self.size
+
+
+@ray.remote(max_restarts=3, max_task_retries=1)
+class EvaluatorActor:
+    """One sandboxed evaluator slot (a fork server) for one problem."""
+
+    def __init__(self, problem_path: str, timeout: float, memory_mb: int, slot: int):
+        from funsearch.evaluator import Evaluator
+        from funsearch.problem import load_problem
+        from funsearch.sandbox.limits import SandboxLimits
+
+        self.problem = load_problem(problem_path)
+        limits = SandboxLimits(wall_seconds=timeout, memory_mb=memory_mb)
+        self.evaluator = Evaluator(self.problem, limits, slot=slot)
+
+    def evaluate(self, source: str, split: str | None) -> EvalResult:
+        return self.evaluator.evaluate(source, split=split)
+
+    def protections(self):
+        return self.evaluator.protections
+
+
+@ray.remote(num_cpus=0)
+class DatabaseActor:
+    """The island program database and the prompt builder."""
+
+    def __init__(self, view, db_config, seed: int, snapshot: dict | None, baseline: str):
+        from funsearch.database import ProgramDatabase
+
+        self.view = view
+        self.baseline = baseline
+        self.db = ProgramDatabase.from_dict(snapshot) if snapshot else ProgramDatabase(db_config, seed)
+
+    def empty(self) -> bool:
+        return len(self.db.stats().get("programs_per_island", [])) == 0 or self.db.best() is None
+
+    def sample_prompt(self, best_of_n: bool) -> tuple[int, list[int], str, list[str]]:
+        """Draw parents and build the prompt: (island, parent ids, prompt, parent sources)."""
+        from funsearch.prompt import build_prompt
+
+        request = self.db.sample()
+        parents = list(request.parents)
+        if best_of_n:
+            parents = [p for p in parents if p.meta.get("seed")][:1] or parents[:1]
+        sources = [p.source for p in parents]
+        return request.island, [p.id for p in parents], build_prompt(self.view, sources), sources
+
+    def register(self, source: str, signature: tuple, score: float, island: int | None, meta: dict):
+        best_before = self.db.best()
+        record = self.db.register(source, signature, score, island, meta)
+        new_best = best_before is None or score > best_before.score
+        return record.id, new_best
+
+    def snapshot(self) -> dict:
+        return self.db.to_dict()
+
+    def best(self):
+        return self.db.best()
+
+    def stats(self) -> dict:
+        return self.db.stats()

@@ -1,0 +1,298 @@
+"""The search loop: keeps every proposer busy, evaluates in the sandbox, registers in order, records everything.
+
+One sample: the database actor draws parents and builds the prompt; a proposer
+actor completes it; the driver extracts the program (pure), sends it to an
+evaluator actor unless an identical program was already evaluated, charges the
+ledger, and writes the sample and evaluation rows to the run store at once.
+Results are registered in sample-id order behind a fixed window (see
+funsearch/search.py), so a run is reproducible from its seed and completions.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import ray
+
+from funsearch import search
+from funsearch.config import RunConfig
+from funsearch.orchestrator.accounts import Accounts
+from funsearch.orchestrator.actors import DatabaseActor, EvaluatorActor, ProposerActor
+from funsearch.orchestrator.pool import Pool
+from funsearch.problem import Problem, load_problem
+from funsearch.proposers.base import Completion, SamplingParams
+from funsearch.records import EvalResult, FailureKind
+from funsearch.store import RunStore
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a finished (or interrupted) run reports.
+
+    Attributes:
+      run_dir: where the run store lives.
+      samples: samples recorded in total (including earlier sessions of a resumed run).
+      best_score: best registered score, or None.
+      best_source: source of the best program, or None.
+      best_metrics: the problem's metrics of the best program on the train split.
+      interrupted: True when stopped by Ctrl-C (state saved; resume with --resume).
+      stop_reason: "samples", "budget", "interrupted" or "replay-exhausted".
+    """
+
+    run_dir: Path
+    samples: int
+    best_score: float | None
+    best_source: str | None
+    best_metrics: dict
+    interrupted: bool
+    stop_reason: str
+
+
+def init_ray(address: str | None, actors: int) -> None:
+    """Join a cluster (address) or start a local Ray with enough logical CPUs for the run's actors."""
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    else:
+        cpus = max(os.cpu_count() or 1, actors)
+        ray.init(num_cpus=cpus, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
+                 configure_logging=True)
+
+
+class SearchLoop:
+    """One run's driver state. Light: the database lives in its actor, records go straight to the store."""
+
+    def __init__(self, cfg: RunConfig, run_dir: Path, store: RunStore, problem: Problem,
+                 replay_from: Path | None, echo: Callable[[str], None]):
+        self.cfg, self.run_dir, self.store, self.problem, self.echo = cfg, run_dir, store, problem, echo
+        self.split = cfg.split or problem.train_split
+        self.accounts = Accounts(cfg)
+        self.pool = Pool(cfg, replay_from)
+        self.progress = search.Progress()
+        self.window = search.registration_window(self.pool.size(), cfg.samples_per_prompt)
+        self.header = None
+        self.next_sample = 0
+        self.next_register = 0
+        self.outcomes: dict[int, dict] = {}          # sample id -> sample row (awaiting registration)
+        self.eval_by_hash: dict[str, EvalResult | None] = {}  # None: evaluation in flight
+        self.registered_hashes: set[str] = set()
+        self.eval_queue: deque[tuple[str, str]] = deque()    # (hash, source) waiting for a free evaluator
+        self.stop_reason = ""
+
+    # --- setup -------------------------------------------------------------------
+    def start_actors(self, snapshot: dict | None) -> None:
+        from funsearch.database import DatabaseConfig
+        from funsearch.prompt import PromptView, prompt_header
+
+        cfg = self.cfg
+        view = PromptView(preamble=self.problem.preamble, function_name=self.problem.function_name,
+                          signature=self.problem.signature, docstring=self.problem.docstring)
+        self.header = prompt_header(view)
+        db_kwargs = {"islands": cfg.islands, "functions_per_prompt": cfg.functions_per_prompt}
+        if cfg.reset_period:
+            db_kwargs["reset_period"] = cfg.reset_period
+        self.db = DatabaseActor.remote(view, DatabaseConfig(**db_kwargs), cfg.seed, snapshot,
+                                       self.problem.baseline_source)
+        self.pool.start()
+        self.evaluators = [EvaluatorActor.options(num_cpus=1).remote(
+            str(self.problem.path), cfg.eval_timeout, cfg.eval_memory_mb, slot) for slot in range(cfg.evaluators)]
+        self.idle_evaluators = list(range(len(self.evaluators)))
+        self.eval_refs: dict = {}
+
+    def seed_database(self) -> None:
+        """Evaluate the problem's baseline and register it on every island (sample id -1)."""
+        result = ray.get(self.evaluators[0].evaluate.remote(self.problem.baseline_source, self.split))
+        if not result.valid:
+            raise RuntimeError(f"the baseline of {self.problem.path.name} fails on split {self.split}: "
+                               f"{result.failure.value if result.failure else ''} {result.message}")
+        from funsearch.code import program_hash
+        h = program_hash(self.problem.baseline_source)
+        self.accounts.charge_evaluation(result)
+        self.store.add_evaluation(self._eval_row(-1, h, result))
+        ray.get(self.db.register.remote(self.problem.baseline_source, result.signature, result.score, None,
+                                        {"seed": True, "sample_id": -1}))
+        self.registered_hashes.add(h)
+        self.eval_by_hash[h] = result
+        self.progress.best_score = result.score
+        self.echo(f"baseline: score {result.score:.6g}  {fmt_metrics(result.metrics)}")
+
+    # --- the loop ----------------------------------------------------------------
+    def run(self) -> None:
+        cfg = self.cfg
+        while True:
+            self._dispatch_evaluations()
+            self._register_ready()
+            if not self.stop_reason:
+                self.stop_reason = self._stop_check()
+            if not self.stop_reason:
+                self._fill_proposers()
+            pending = list(self.pool.refs) + list(self.eval_refs)
+            if not pending and not self.eval_queue:
+                if self.stop_reason:
+                    break
+                if self.next_register < self.next_sample:  # waiting on nothing: must not happen
+                    raise RuntimeError("search loop stalled with unregistered samples")
+                continue
+            ready, _ = ray.wait(pending, num_returns=1, timeout=1.0)
+            for ref in ready:
+                if ref in self.eval_refs:
+                    self._on_evaluation(ref)
+                else:
+                    self._on_completions(ref)
+        self._register_ready(final=True)
+
+    def _stop_check(self) -> str:
+        if self.pool.replay_exhausted(self.next_sample):
+            return "replay-exhausted"
+        if self.cfg.samples is not None and self.next_sample >= self.cfg.samples:
+            return "samples"
+        if self.accounts.would_exceed(self.pool.in_flight_samples()):
+            return "budget"
+        return ""
+
+    def _fill_proposers(self) -> None:
+        while True:
+            if self.cfg.samples is not None and self.next_sample >= self.cfg.samples:
+                return
+            if self.pool.replay_exhausted(self.next_sample):
+                return
+            if self.next_register < self.next_sample - self.window:
+                return  # wait until earlier results are registered (determinism)
+            slot = self.pool.next_slot(self.next_sample)
+            if slot is None:
+                return
+            n = self.cfg.samples_per_prompt
+            if self.cfg.samples is not None:
+                n = min(n, self.cfg.samples - self.next_sample)
+            island, parent_ids, prompt, _ = ray.get(self.db.sample_prompt.remote(self.cfg.mode == "best_of_n"))
+            params = SamplingParams(temperature=self.cfg.temperature, top_p=self.cfg.top_p,
+                                    max_tokens=self.cfg.max_tokens, stop=self.pool.stops(slot),
+                                    seed=search.sample_seed(self.cfg.seed, self.next_sample))
+            self.pool.submit(slot, prompt, params, n, self.next_sample, island, parent_ids)
+            self.next_sample += n
+
+    def _on_completions(self, ref) -> None:
+        request, completions, error = self.pool.collect(ref)
+        if error is not None:
+            self.echo(f"proposer {request.size} failed: {error}")
+            completions = [Completion(text="", usage=search.zero_usage(), model=request.size,
+                                      seed=request.params.seed + i, finish_reason="error")
+                           for i in range(request.n)]
+        for i, completion in enumerate(completions[: request.n]):
+            sample_id = request.first_sample + i
+            outcome = search.extract(sample_id, completion, self.problem.function_name,
+                                     self.problem.parameters, self.header)
+            self.progress.on_completion(request.size, completion, outcome)
+            costs = self.accounts.charge_sample(request.size, completion)
+            row = {"id": sample_id, "island": request.island, "parent_ids": request.parent_ids,
+                   "model": request.size, "backend": self.pool.backend, "hardware": self.cfg.hardware,
+                   "prompt": request.prompt, "completion": completion.text, "seed": completion.seed,
+                   "params": params_dict(request.params, completion.seed),
+                   "prompt_tokens": completion.usage.prompt_tokens,
+                   "completion_tokens": completion.usage.completion_tokens,
+                   "seconds": completion.usage.seconds, "busy_seconds": completion.usage.busy_seconds,
+                   "finish_reason": completion.finish_reason,
+                   "failure": outcome.failure.value if outcome.failure else None, "message": outcome.message,
+                   "program_hash": outcome.program_hash, "source": outcome.source,
+                   "measured_cost": costs[0], "modelled_cost": costs[1]}
+            self.store.add_sample(row)
+            self.outcomes[sample_id] = row
+            if outcome.source is not None and outcome.program_hash not in self.eval_by_hash:
+                self.eval_by_hash[outcome.program_hash] = None
+                self.eval_queue.append((outcome.program_hash, outcome.source))
+        self.echo_progress()
+
+    def _dispatch_evaluations(self) -> None:
+        while self.eval_queue and self.idle_evaluators:
+            h, source = self.eval_queue.popleft()
+            slot = self.idle_evaluators.pop()
+            ref = self.evaluators[slot].evaluate.remote(source, self.split)
+            self.eval_refs[ref] = (slot, h, source)
+
+    def _on_evaluation(self, ref) -> None:
+        slot, h, source = self.eval_refs.pop(ref)
+        self.idle_evaluators.append(slot)
+        try:
+            result = ray.get(ref)
+        except ray.exceptions.RayError as exc:  # the actor died (restarted by Ray): record, don't retry forever
+            result = EvalResult.failed(FailureKind.SANDBOX_ERROR, f"evaluator died: {type(exc).__name__}")
+        self.eval_by_hash[h] = result
+        self.accounts.charge_evaluation(result)
+        first = min((sid for sid, row in self.outcomes.items() if row["program_hash"] == h), default=-2)
+        self.store.add_evaluation(self._eval_row(first, h, result))
+
+    def _register_ready(self, final: bool = False) -> None:
+        """Register outcomes in sample-id order, up to the first one whose evaluation is pending."""
+        while self.next_register < self.next_sample:
+            row = self.outcomes.get(self.next_register)
+            if row is None:
+                return
+            h = row["program_hash"]
+            if h is not None and self.eval_by_hash.get(h) is None:
+                return
+            self._register(row)
+            del self.outcomes[self.next_register]
+            self.next_register += 1
+            if self.next_register % self.cfg.checkpoint_every == 0:
+                self.checkpoint()
+
+    def _register(self, row: dict) -> None:
+        h, model = row["program_hash"], row["model"]
+        if h is None:
+            self.pool.observe(model, 0.0, row["modelled_cost"])
+            return
+        result = self.eval_by_hash[h]
+        if h in self.registered_hashes:
+            self.progress.on_duplicate(model)
+            row.update(failure=FailureKind.DUPLICATE.value, message="same program as an earlier sample")
+            self.store.add_sample(row)
+            self.pool.observe(model, 0.0, row["modelled_cost"])
+            return
+        self.registered_hashes.add(h)
+        best_before = self.progress.best_score
+        new_best = False
+        if result.valid:
+            program_id, new_best = ray.get(self.db.register.remote(
+                row["source"], result.signature, result.score, row["island"], {"sample_id": row["id"]}))
+            self.store.add_program({"id": program_id, "sample_id": row["id"], "island": row["island"],
+                                    "hash": h, "source": row["source"], "score": result.score,
+                                    "signature": list(result.signature), "new_best": int(new_best)})
+        else:
+            row.update(failure=(result.failure or FailureKind.SANDBOX_ERROR).value, message=result.message)
+            self.store.add_sample(row)
+        gain = max(0.0, (result.score or 0.0) - best_before) if (new_best and best_before is not None) else 0.0
+        self.pool.observe(model, gain, row["modelled_cost"])
+        self.progress.on_evaluation(model, result, new_best)
+
+    # --- records -----------------------------------------------------------------
+    def _eval_row(self, sample_id: int, h: str, result: EvalResult) -> dict:
+        data = result.to_json()
+        costs = self.accounts.evaluation_costs(result)
+        return {"sample_id": sample_id, "program_hash": h, "valid": int(result.valid), "score": result.score,
+                "failure": result.failure.value if result.failure else None, "message": result.message,
+                "per_instance": data["per_instance"], "metrics": result.metrics, "seconds": result.seconds,
+                "cpu_seconds": result.cpu_seconds, "measured_cost": costs[0], "modelled_cost": costs[1]}
+
+    def checkpoint(self) -> None:
+        snapshot = ray.get(self.db.snapshot.remote())
+        self.store.add_checkpoint(self.next_register - 1, snapshot, {"pool": self.pool.state()})
+        self.store.set_meta("ledger", self.accounts.to_dict())
+
+    def echo_progress(self) -> None:
+        self.echo("\r" + self.progress.line(self.accounts.describe()) if sys.stderr.isatty() else
+                  self.progress.line(self.accounts.describe()))
+
+
+def params_dict(params: SamplingParams, seed: int) -> dict:
+    return {"temperature": params.temperature, "top_p": params.top_p, "max_tokens": params.max_tokens,
+            "stop": list(params.stop), "seed": seed}
+
+
+def fmt_metrics(metrics: dict) -> str:
+    return "  ".join(f"{k} {v:.4g}" for k, v in metrics.items())

