@@ -68,16 +68,17 @@ class DatabaseActor:
     def empty(self) -> bool:
         return len(self.db.stats().get("programs_per_island", [])) == 0 or self.db.best() is None
 
-    def sample_prompt(self, best_of_n: bool) -> tuple[int, list[int], str, list[str]]:
-        """Draw parents and build the prompt: (island, parent ids, prompt, parent sources)."""
-        from funsearch.prompt import build_prompt
+    def sample_prompt(self, best_of_n: bool) -> tuple[int, list[int], str, str]:
+        """Draw parents and build the prompt: (island, parent ids, prompt, the header it ends with)."""
+        from funsearch.prompt import build_prompt, completion_header
 
         request = self.db.sample()
         parents = list(request.parents)
         if best_of_n:
             parents = [p for p in parents if p.meta.get("seed")][:1] or parents[:1]
         sources = [p.source for p in parents]
-        return request.island, [p.id for p in parents], build_prompt(self.view, sources), sources
+        return (request.island, [p.id for p in parents], build_prompt(self.view, sources),
+                completion_header(self.view, len(sources)))
 
     def register(self, source: str, signature: tuple, score: float, island: int | None, meta: dict):
         best_before = self.db.best()

@@ -76,7 +76,6 @@ class SearchLoop:
         self.pool = Pool(cfg, replay_from)
         self.progress = search.Progress()
         self.window = search.registration_window(self.pool.size(), cfg.samples_per_prompt)
-        self.header = None
         self.next_sample = 0
         self.next_register = 0
         self.outcomes: dict[int, dict] = {}          # sample id -> sample row (awaiting registration)
@@ -88,12 +87,11 @@ class SearchLoop:
     # --- setup -------------------------------------------------------------------
     def start_actors(self, snapshot: dict | None) -> None:
         from funsearch.database import DatabaseConfig
-        from funsearch.prompt import PromptView, prompt_header
+        from funsearch.prompt import PromptView
 
         cfg = self.cfg
         view = PromptView(preamble=self.problem.preamble, function_name=self.problem.function_name,
                           signature=self.problem.signature, docstring=self.problem.docstring)
-        self.header = prompt_header(view)
         db_kwargs = {"islands": cfg.islands, "functions_per_prompt": cfg.functions_per_prompt}
         if cfg.reset_period:
             db_kwargs["reset_period"] = cfg.reset_period
@@ -170,11 +168,11 @@ class SearchLoop:
             n = self.cfg.samples_per_prompt
             if self.cfg.samples is not None:
                 n = min(n, self.cfg.samples - self.next_sample)
-            island, parent_ids, prompt, _ = ray.get(self.db.sample_prompt.remote(self.cfg.mode == "best_of_n"))
+            island, parent_ids, prompt, header = ray.get(self.db.sample_prompt.remote(self.cfg.mode == "best_of_n"))
             params = SamplingParams(temperature=self.cfg.temperature, top_p=self.cfg.top_p,
                                     max_tokens=self.cfg.max_tokens, stop=self.pool.stops(slot),
                                     seed=search.sample_seed(self.cfg.seed, self.next_sample))
-            self.pool.submit(slot, prompt, params, n, self.next_sample, island, parent_ids)
+            self.pool.submit(slot, prompt, header, params, n, self.next_sample, island, parent_ids)
             self.next_sample += n
 
     def _on_completions(self, ref) -> None:
@@ -187,7 +185,7 @@ class SearchLoop:
         for i, completion in enumerate(completions[: request.n]):
             sample_id = request.first_sample + i
             outcome = search.extract(sample_id, completion, self.problem.function_name,
-                                     self.problem.parameters, self.header)
+                                     self.problem.parameters, request.header)
             self.progress.on_completion(request.size, completion, outcome)
             costs = self.accounts.charge_sample(request.size, completion)
             row = {"id": sample_id, "island": request.island, "parent_ids": request.parent_ids,

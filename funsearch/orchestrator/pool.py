@@ -24,6 +24,7 @@ class Request:
       slot: index of the actor in the pool.
       size: its model size.
       prompt: the prompt text.
+      header: the function header the prompt ends with (glued to body-only completions).
       params: sampling parameters (params.seed is the first sample's seed).
       n: completions asked for.
       first_sample: sample id of the first completion; the others follow.
@@ -34,6 +35,7 @@ class Request:
     slot: int
     size: str
     prompt: str
+    header: str
     params: SamplingParams
     n: int
     first_sample: int
@@ -115,9 +117,10 @@ class Pool:
                 return slot
         return None
 
-    def submit(self, slot: int, prompt: str, params: SamplingParams, n: int, first_sample: int,
+    def submit(self, slot: int, prompt: str, header: str, params: SamplingParams, n: int, first_sample: int,
                island: int, parent_ids: list[int]) -> None:
-        request = Request(slot, self.slots[slot], prompt, params, n, first_sample, island, tuple(parent_ids))
+        request = Request(slot, self.slots[slot], prompt, header, params, n, first_sample, island,
+                          tuple(parent_ids))
         ref = self.actors[slot].complete.remote(prompt, params, n)
         self.refs[ref] = request
         self.busy.add(slot)
