@@ -20,7 +20,10 @@ class ProposerActor:
         from funsearch.proposers.factory import make_proposer
 
         self.size = size
-        if backend == "replay":
+        if backend == "mutation":
+            from funsearch.proposers.mutation import MutationProposer
+            self.proposer = MutationProposer(size)
+        elif backend == "replay":
             from funsearch.replay import load_replay_proposer
             self.proposer = load_replay_proposer(options["source_run"], size)
         else:

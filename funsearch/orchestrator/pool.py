@@ -52,7 +52,7 @@ class Pool:
         self.cfg = cfg
         self.counts = cfg.counts()
         self.slots: list[str] = [size for size, k in self.counts.items() for _ in range(k)]
-        self.backend = "replay" if replay_from else cfg.backend
+        self.backend = ("replay" if replay_from else "mutation" if cfg.mode == "random_mutation" else cfg.backend)
         self.replay_models: list[str] | None = None
         if replay_from is not None:
             from funsearch.replay import recorded_models
@@ -85,7 +85,7 @@ class Pool:
         ray.get([a.ready.remote() for a in self.actors])  # surface load errors (missing weights) now
         for size in self.counts:
             extra: tuple[str, ...] = ()
-            if self.backend not in ("replay", "scripted"):
+            if self.backend not in ("replay", "scripted", "mutation"):
                 from funsearch.models import resolve_model
                 extra = tuple(resolve_model(size).stop)
             self.stop_by_size[size] = tuple(dict.fromkeys(stop_sequences() + extra))
