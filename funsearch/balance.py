@@ -132,7 +132,8 @@ def recommend_split(specs: Sequence[ModelLike], hw: HardwareProfile, gpus: int, 
     """Engines per size and evaluators for `gpus` GPUs and `cpus` cores, and what `budget` buys.
 
     GPU profile: engines fill the GPUs by `shares` of sample production (default equal); evaluators are the
-    fewest that keep them busy, at most cpus - reserve_cpus (one core for the orchestrator).
+    fewest that keep them busy, at most cpus - reserve_cpus (one core for the orchestrator). When even those
+    cannot keep up, only the fewest GPUs whose engines (at least one per size in use) still saturate the evaluators are used.
     cpu profile: each engine takes hw.cores cores; every engine count is tried, the rest of the cores evaluate
     (alternating with the engines when none is left), and the count with the highest throughput wins.
     """
@@ -144,12 +145,20 @@ def recommend_split(specs: Sequence[ModelLike], hw: HardwareProfile, gpus: int, 
     rates = {k: engine_rate(c) for k, c in costs.items()}
     eval_dollars = eval_fraction * evaluation_cost(eval_seconds, hw)
     if hw.kind == "gpu":
-        counts = _allocate(rates, {k: c.devices for k, c in costs.items()}, shares, gpus)
+        dev = {k: c.devices for k, c in costs.items()}
+        counts = _allocate(rates, dev, shares, gpus)
         if not any(counts.values()):
             need = min(c.devices for c in costs.values())
             raise CostError(f"no engine fits: the smallest needs {need} x {hw.name}, {gpus} given")
+        available = max(1, cpus - reserve_cpus)
+        capacity = math.inf if eval_fraction * eval_seconds == 0 else available / (eval_fraction * eval_seconds)
+        for d in range(1, gpus):            # evaluator-bound: the fewest GPUs whose engines still saturate them
+            fewer = _allocate(rates, dev, shares, d)
+            if all(fewer[k] for k in counts if counts[k]) and sum(fewer[k] * rates[k] for k in fewer) >= capacity:
+                counts = fewer
+                break
         rate = sum(counts[k] * rates[k] for k in counts)
-        evaluators = max(1, min(max(1, cpus - reserve_cpus), evaluators_needed(rate, eval_seconds, eval_fraction)))
+        evaluators = max(1, min(available, evaluators_needed(rate, eval_seconds, eval_fraction)))
         bal = balance(rate, evaluators, eval_seconds, eval_fraction)
         devices = sum(counts[k] * costs[k].devices for k in counts)
     else:

@@ -209,6 +209,11 @@ class Ledger:
                             evaluation_dollars=dollars, measured_dollars=dollars, modelled_dollars=dollars)
         return Charge("evaluation", 0, seconds, 0.0, dollars, seconds, 0.0, dollars)
 
+    def carry_wall_seconds(self, earlier_sessions: float) -> None:
+        """Wall seconds of earlier sessions of a resumed run (for a ledger rebuilt by re-charging stored rows)."""
+        self._wall_base = float(earlier_sessions)
+        self.note_elapsed(0.0)
+
     def note_elapsed(self, session_seconds: float) -> None:
         """Elapsed wall seconds of this session (not a delta); earlier sessions' time is kept from from_dict."""
         self._totals = Totals(**{**asdict(self._totals), "wall_seconds": self._wall_base + session_seconds})

@@ -132,6 +132,14 @@ def test_resume_does_not_double_count():
     assert back.totals.modelled_gpu_seconds == pytest.approx(2 * MODEL_S)
 
 
+def test_rebuilt_ledger_carries_earlier_wall_time():
+    led = Ledger(Budget.parse("2h"), CPU)
+    led.carry_wall_seconds(3000.0)
+    assert led.totals.wall_seconds == 3000.0
+    led.note_elapsed(600.0)                      # 3000 + 600 = 3600 of 7200
+    assert led.remaining() == 3600.0
+
+
 def test_unbounded_ledger_never_stops():
     led = Ledger(None, CPU)
     led.charge_sample(100, 2, 10.0, Spec())

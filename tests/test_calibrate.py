@@ -90,3 +90,21 @@ def test_save_and_load_roundtrip(tmp_path):
                       rel_rmse=0.04)
     calibrate.save_calibration(cal, tmp_path / "c.json")
     assert calibrate.load_calibration(tmp_path / "c.json") == cal
+
+
+def test_calibrate_run_dir_from_sqlite(tmp_path):
+    """`funsearch cost --calibrate RUN_DIR` reads run.sqlite's samples and writes a calibration per backend+hardware."""
+    import sqlite3
+
+    from funsearch.commands.cost import calibrate_run
+
+    rows = [("small", "llamacpp", "cpu", *r) for r in synth(SMALL, Utilisation(0.8, 0.9), 12, seed=8)]
+    con = sqlite3.connect(tmp_path / "run.sqlite")
+    con.execute("CREATE TABLE samples (model TEXT, backend TEXT, hardware TEXT, prompt_tokens INTEGER, "
+                "completion_tokens INTEGER, seconds REAL, busy_seconds REAL)")
+    con.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)", [(*r, r[-1]) for r in rows])
+    con.commit()
+    con.close()
+    (cal,) = calibrate_run(tmp_path)
+    assert cal.for_model("small").decode == pytest.approx(0.9, rel=0.05)
+    assert calibrate.load_calibration(tmp_path / "calibration-llamacpp-cpu.json") == cal
