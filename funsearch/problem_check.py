@@ -24,16 +24,22 @@ from funsearch.records import EvalResult, FailureKind, one_line
 Evaluate = Callable[[Problem, str, str], EvalResult]
 
 
-def sandbox_evaluate(problem: Problem, source: str, split: str) -> EvalResult:
-    """Evaluate `source` on a split through the sandboxed Evaluator (the path LLM candidates take)."""
-    from funsearch.evaluator import Evaluator
+def sandbox_evaluator(timeout: float) -> Evaluate:
+    """Evaluate a source on a split through the sandboxed Evaluator (the path LLM candidates take)."""
+    def evaluate(problem: Problem, source: str, split: str) -> EvalResult:
+        from funsearch.evaluator import Evaluator
+        from funsearch.sandbox.limits import SandboxLimits
 
-    with Evaluator(problem) as evaluator:
-        return evaluator.evaluate(source, split=split)
+        with Evaluator(problem, limits=SandboxLimits(wall_seconds=timeout, cpu_seconds=timeout)) as evaluator:
+            return evaluator.evaluate(source, split=split)
+    return evaluate
 
 
-def check_problem(path: str | Path, evaluate: Evaluate | None = None) -> list[str]:
-    """Each defect of the problem file as one line; [] when the file is fine."""
+def check_problem(path: str | Path, timeout: float = 10.0, evaluate: Evaluate | None = None) -> list[str]:
+    """Each defect of the problem file as one line; [] when the file is fine.
+
+    `timeout`: sandbox wall/CPU seconds for the baseline's run on the train split; `evaluate` replaces the
+    sandboxed evaluation (for callers that already hold an evaluator)."""
     path = Path(path).resolve()
     try:
         module = import_problem_module(path)
@@ -53,7 +59,7 @@ def check_problem(path: str | Path, evaluate: Evaluate | None = None) -> list[st
         except ProblemError as exc:
             defects.append(str(exc))
     if problem.train_split in loaded:
-        defects += _baseline_defects(problem, loaded[problem.train_split], evaluate or sandbox_evaluate)
+        defects += _baseline_defects(problem, loaded[problem.train_split], evaluate or sandbox_evaluator(timeout))
     return list(dict.fromkeys(defects))
 
 
