@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from funsearch.proposers.base import Proposer, ProposerError, SamplingParams
-from funsearch.proposers.llamacpp import AMX_FLAG, LlamaCppProposer, check_build, merged_stop
+from funsearch.proposers.base import merged_stop
+from funsearch.proposers.llamacpp import AMX_FLAG, LlamaCppProposer, check_build
 
 from model_helpers import TEST_THREADS, real_model
 

@@ -72,6 +72,15 @@ class Completion:
     extra: dict = field(default_factory=dict)
 
 
+def merged_stop(spec_stop: tuple[str, ...], params: SamplingParams) -> list[str]:
+    """A request's stop sequences followed by the model's defaults, without duplicates or empty strings."""
+    out: list[str] = []
+    for s in (*params.stop, *spec_stop):
+        if s and s not in out:
+            out.append(s)
+    return out
+
+
 @runtime_checkable
 class Proposer(Protocol):
     """A backend. `complete` returns `n` completions of `prompt` (seeds params.seed .. params.seed+n-1)."""

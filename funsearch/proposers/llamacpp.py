@@ -14,7 +14,7 @@ from typing import Any, Literal, TextIO
 
 from funsearch.model_files import ensure_model_file, verify_file
 from funsearch.models import ModelSpec
-from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage
+from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage, merged_stop
 
 AMX_FLAG = "AMX_INT8 = 1"
 
@@ -40,15 +40,6 @@ def check_build(policy: Literal["refuse", "warn", "ignore"] = "refuse") -> str:
             raise ProposerError(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
     return info
-
-
-def merged_stop(spec_stop: tuple[str, ...], params: SamplingParams) -> list[str]:
-    """A request's stop sequences followed by the model's defaults, without duplicates or empty strings."""
-    out: list[str] = []
-    for s in (*params.stop, *spec_stop):
-        if s and s not in out:
-            out.append(s)
-    return out
 
 
 class LlamaCppProposer:
