@@ -160,6 +160,11 @@ def _finish(target: _Unit, units: list[_Unit], name: str, parameters: tuple[str,
     if any(_defined(h.node) & {name} for h in helpers) and node.name != name:
         renames[name] = f"{name}_base"
     notes = [f"renamed {node.name} to {name}"] if node.name != name else []
+    defined = set().union(*(_defined(u.node) for u in units if u.node is not None))
+    family = re.compile(rf"{re.escape(name)}(?:_v\d+)?")
+    missing = sorted({n.id for u in [target, *helpers] for n in ast.walk(u.node) if isinstance(n, ast.Name)
+                      and family.fullmatch(n.id) and n.id not in defined and n.id != node.name})
+    notes += [f"calls {m}, which the completion does not define" for m in missing]
     notes += [f"cut {u.cut} unparseable trailing lines" for u in [target, *helpers] if u.cut]
     imports, seen = [], set()
     for u in units:

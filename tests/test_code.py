@@ -213,3 +213,35 @@ def test_body_length_prefers_shorter_and_ignores_comments():
     commented = 'def priority(item, bins):\n    """Long docstring here."""\n    return -bins  # note\n'
     longer = "def priority(item, bins):\n    x = bins - item\n    return -x * 2 + 1\n"
     assert body_length(short) == body_length(commented) < body_length(longer)
+
+
+@pytest.mark.parametrize("text", [
+    "```py\r\ndef priority_v2(item, bins):\r\n\treturn -bins\r\n```\r\n",            # CRLF, tabs, ```py
+    "1. Here is my code:\n\n    ```python\n    def priority_v2(item, bins):\n        return -bins\n    ```\n",
+    "~~~python\ndef priority_v2(item, bins):\n    return -bins\n~~~",
+    "<think>\nBest fit is good. def is a keyword.\n</think>\n```python\ndef priority_v2(item, bins):\n    return -bins\n```",
+])
+def test_fence_variants(text):
+    r, tree = ok(text)
+    assert ast.unparse(tree.body[0].body[-1]) == "return -bins"
+
+
+def test_echoed_prompt_takes_v2():
+    text = ('"""Online bin packing."""\nimport numpy as np\n\n\ndef priority_v0(item, bins):\n    return -bins\n\n\n'
+            'def priority_v1(item, bins):\n    return -(bins - item)\n\n\n'
+            'def priority_v2(item, bins):\n    return -(bins - item) ** 2\n')
+    r, tree = ok(text)
+    assert [ast.unparse(n) for n in tree.body[:1]] == ["import numpy as np"] and len(tree.body) == 2
+    assert ast.unparse(tree.body[1].body[0]) == "return -(bins - item) ** 2"
+
+
+def test_nested_helper_in_body_continuation_survives():
+    r, tree = ok("    def inner(x):\n        return x * 2\n    return inner(bins - item)\n", header=HEADER)
+    assert [type(s).__name__ for s in tree.body[0].body] == ["Expr", "FunctionDef", "Return"]
+
+
+def test_call_to_an_undefined_earlier_version_is_noted():
+    r, _ = ok("def priority_v2(item, bins):\n    return priority_v1(item, bins) * 2\n")
+    assert "calls priority_v1, which the completion does not define" in r.message
+    r, _ = ok("def priority_v1(item, bins):\n    return bins\n\ndef priority_v2(item, bins):\n    return priority_v1(item, bins)\n")
+    assert r.helpers == ("priority_v1",) and "does not define" not in r.message
