@@ -65,3 +65,21 @@ def test_record_then_replay_returns_identical_completions_and_misses_raise():
         replay.complete("P", params, n=4)
     with pytest.raises(ProposerError, match="no recorded completion"):
         replay.complete("other prompt", params)
+
+
+def test_factory_builds_scripted_and_rejects_bad_backends():
+    from funsearch.models import load_registry
+    from funsearch.proposers.factory import make_proposer
+
+    spec = load_registry()["small"]
+    p = make_proposer(spec, "scripted", texts=["pass"], when_exhausted="raise")
+    assert isinstance(p, ScriptedProposer) and p.model == "small"
+    assert p.complete("x", SamplingParams())[0].text == "pass"
+    with pytest.raises(ProposerError, match="unknown backend 'tgi': choose one of llamacpp, openai, vllm, scripted"):
+        make_proposer(spec, "tgi")
+    with pytest.raises(ProposerError, match="needs base_url"):
+        make_proposer(spec, "openai")
+    o = make_proposer(spec, "openai", base_url="http://127.0.0.1:9/v1/")
+    assert o.url == "http://127.0.0.1:9/v1/completions" and o.served_model == "Qwen/Qwen2.5-Coder-0.5B-Instruct"
+    assert o.stop == spec.stop
+    o.close()
