@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 
 import funsearch
+from funsearch.evaluator import Evaluator
 from funsearch.problem import load_problem
+from funsearch.sandbox.limits import SandboxLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEM = load_problem(ROOT / "problems" / "bin_packing.py")
@@ -57,8 +59,7 @@ def test_file_baseline_is_best_fit():
 @pytest.mark.parametrize("split", list(FIRST_FIT))
 def test_published_excess_through_sandbox(name, table, split):
     """The evaluation path LLM candidates take reproduces the FunSearch paper's FF/BF numbers."""
-    evaluator_module = pytest.importorskip("funsearch.evaluator")
-    with evaluator_module.Evaluator(PROBLEM, limits=evaluator_module.SandboxLimits(wall_seconds=120.0)) as ev:
+    with Evaluator(PROBLEM, limits=SandboxLimits(wall_seconds=120.0)) as ev:
         result = ev.evaluate(baseline(name), split=split)
     assert result.valid, result.message
     assert round(result.metrics["excess_bins_pct"], 2) == table[split]

@@ -92,3 +92,12 @@ def test_score_accepts_a_known_cap_of_size_9_in_n3():
     assert is_cap_brute_force(cap)
     assert PROBLEM.score(instance, cap) == 9.0
     assert PROBLEM.metrics([instance], [cap], [9.0]) == {"cap_size": 9.0, "best_known": 9.0}
+
+
+def test_constant_baseline_through_sandbox_all_splits():
+    from funsearch.evaluator import Evaluator
+
+    source = PROBLEM.baselines()["constant"].read_text()
+    with Evaluator(PROBLEM) as evaluator:
+        sizes = [evaluator.evaluate(source, split=f"n{n}").metrics["cap_size"] for n in range(3, 9)]
+    assert sizes == [8.0, 16.0, 32.0, 64.0, 128.0, 256.0]

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import funsearch
+from funsearch.evaluator import Evaluator
 from funsearch.problem import load_problem
+from funsearch.sandbox.limits import SandboxLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEM = load_problem(ROOT / "problems" / "tsp.py")
@@ -177,9 +179,8 @@ def test_baselines_valid_and_in_range(name, split):
 
 
 def test_baselines_through_sandbox_on_train_split():
-    evaluator_module = pytest.importorskip("funsearch.evaluator")
-    limits = evaluator_module.SandboxLimits(wall_seconds=120.0)
-    with evaluator_module.Evaluator(PROBLEM, limits=limits) as evaluator:
+    limits = SandboxLimits(wall_seconds=120.0)
+    with Evaluator(PROBLEM, limits=limits) as evaluator:
         gaps = {}
         for name in EXPECTED:
             result = evaluator.evaluate(baseline(name), split="train50")
