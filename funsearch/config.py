@@ -47,6 +47,12 @@ class RunConfig(BaseModel):
     eval_memory_mb: int = Field(2048, ge=64, description="address-space limit of a candidate")
     split: str | None = Field(None, description="split to evolve on (default: the problem's TRAIN_SPLIT)")
     address: str | None = Field(None, description="Ray cluster address (auto | ray://host:port); None: local")
+    proposer_resources: dict[str, float] = Field(
+        default_factory=dict, description="extra Ray resources each proposer actor requests (e.g. a node label)")
+    evaluator_resources: dict[str, float] = Field(
+        default_factory=dict, description="extra Ray resources each evaluator actor requests (e.g. {'cpu_node': 1})")
+    proposer_timeout: float = Field(900.0, gt=0, description="seconds before a silent proposer call is abandoned "
+                                                             "and its actor restarted")
     checkpoint_every: int = Field(50, ge=1, description="registered samples between database checkpoints")
     mode: Literal["evolve", "best_of_n", "random_mutation"] = Field(
         "evolve", description="evolve (FunSearch); best_of_n (always prompt from the seed); random_mutation (no LLM)")

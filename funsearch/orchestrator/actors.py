@@ -16,25 +16,28 @@ class ProposerActor:
     """One proposer model (a size) behind a backend."""
 
     def __init__(self, size: str, backend: str, options: dict):
-        from funsearch.models import resolve_model
-        from funsearch.proposers.factory import make_proposer
-
         self.size = size
-        if backend == "mutation":
+        if backend == "scripted":
+            import json
+            from funsearch.proposers.scripted import ScriptedProposer
+            with open(options["completions_file"]) as f:
+                self.proposer = ScriptedProposer(json.load(f), model=size)
+        elif backend == "mutation":
             from funsearch.proposers.mutation import MutationProposer
             self.proposer = MutationProposer(size)
         elif backend == "replay":
             from funsearch.replay import load_replay_proposer
             self.proposer = load_replay_proposer(options["source_run"], size)
         else:
-            spec = resolve_model(size)
-            self.proposer = make_proposer(spec, backend, **options)
+            from funsearch.models import resolve_model
+            from funsearch.proposers.factory import make_proposer
+            self.proposer = make_proposer(resolve_model(size), backend, **options)
 
     def complete(self, prompt: str, params: SamplingParams, n: int) -> list[Completion]:
         return self.proposer.complete(prompt, params, n)
 
-    def ready(self) -> str:
-        return self.size
+    def ready(self) -> tuple[str, str]:
+        return self.size, ray.get_runtime_context().get_node_id()
 
 
 @ray.remote(max_restarts=3, max_task_retries=1)
@@ -53,8 +56,11 @@ class EvaluatorActor:
     def evaluate(self, source: str, split: str | None) -> EvalResult:
         return self.evaluator.evaluate(source, split=split)
 
-    def protections(self):
-        return self.evaluator.protections
+    def node(self) -> str:
+        return ray.get_runtime_context().get_node_id()
+
+    def protections(self) -> list[dict]:
+        return [{"name": p.name, "on": p.on, "reason": p.reason} for p in self.evaluator.protections]
 
 
 @ray.remote(num_cpus=0)
@@ -68,24 +74,20 @@ class DatabaseActor:
         self.baseline = baseline
         self.db = ProgramDatabase.from_dict(snapshot) if snapshot else ProgramDatabase(db_config, seed)
 
-    def empty(self) -> bool:
-        return len(self.db.stats().get("programs_per_island", [])) == 0 or self.db.best() is None
-
     def sample_prompt(self, best_of_n: bool) -> tuple[int, list[int], str, str]:
         """Draw parents and build the prompt: (island, parent ids, prompt, the header it ends with)."""
         from funsearch.prompt import build_prompt, completion_header
 
-        request = self.db.sample()
-        parents = list(request.parents)
-        if best_of_n:
-            parents = [p for p in parents if p.meta.get("seed")][:1] or parents[:1]
-        sources = [p.source for p in parents]
-        return (request.island, [p.id for p in parents], build_prompt(self.view, sources),
-                completion_header(self.view, len(sources)))
+        if best_of_n:  # no evolution: every prompt shows only the seed program
+            island, ids, sources = 0, [0], [self.baseline]
+        else:
+            request = self.db.sample()
+            island, ids, sources = request.island, [p.id for p in request.parents], [p.source for p in request.parents]
+        return island, ids, build_prompt(self.view, sources), completion_header(self.view, len(sources))
 
     def register(self, source: str, signature: tuple, score: float, island: int | None, meta: dict):
-        best_before = self.db.best()
-        record = self.db.register(source, signature, score, island, meta)
+        best_before = self.best()
+        record = self.db.register(source, signature, score, island, meta, sample_id=meta.get("sample_id"))
         new_best = best_before is None or score > best_before.score
         return record.id, new_best
 
@@ -93,7 +95,10 @@ class DatabaseActor:
         return self.db.to_dict()
 
     def best(self):
-        return self.db.best()
+        try:
+            return self.db.best()
+        except ValueError:  # empty database
+            return None
 
     def stats(self) -> dict:
         return self.db.stats()

@@ -30,6 +30,9 @@ from funsearch.records import EvalResult, FailureKind
 from funsearch.store import RunStore
 
 
+REGISTERED = EvalResult.failed(FailureKind.DUPLICATE, "already registered")
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """What a finished (or interrupted) run reports.
@@ -53,8 +56,11 @@ class RunSummary:
     stop_reason: str
 
 
-def init_ray(address: str | None, actors: int) -> None:
-    """Join a cluster (address) or start a local Ray with enough logical CPUs for the run's actors."""
+def init_ray(address: str | None, actors: int, custom_resources: tuple[str, ...] = ()) -> None:
+    """Join a cluster (address) or start a local Ray with enough logical CPUs for the run's actors.
+
+    Locally, the custom resources a config asks for (node labels on a cluster) are provided in plenty.
+    """
     if ray.is_initialized():
         return
     if address:
@@ -62,7 +68,7 @@ def init_ray(address: str | None, actors: int) -> None:
     else:
         cpus = max(os.cpu_count() or 1, actors)
         ray.init(num_cpus=cpus, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
-                 configure_logging=True)
+                 resources={name: 10_000 for name in custom_resources})
 
 
 class SearchLoop:
@@ -98,7 +104,7 @@ class SearchLoop:
         self.db = DatabaseActor.remote(view, DatabaseConfig(**db_kwargs), cfg.seed, snapshot,
                                        self.problem.baseline_source)
         self.pool.start()
-        self.evaluators = [EvaluatorActor.options(num_cpus=1).remote(
+        self.evaluators = [EvaluatorActor.options(num_cpus=1, resources=dict(cfg.evaluator_resources)).remote(
             str(self.problem.path), cfg.eval_timeout, cfg.eval_memory_mb, slot) for slot in range(cfg.evaluators)]
         self.idle_evaluators = list(range(len(self.evaluators)))
         self.eval_refs: dict = {}
@@ -253,6 +259,7 @@ class SearchLoop:
             self.pool.observe(model, 0.0, row["modelled_cost"])
             return
         self.registered_hashes.add(h)
+        self.eval_by_hash[h] = REGISTERED  # keep the hash (dedupe), drop the per-instance result (memory)
         best_before = self.progress.best_score
         new_best = False
         if result.valid:

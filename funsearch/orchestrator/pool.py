@@ -77,12 +77,12 @@ class Pool:
         options = self._backend_options()
         self.actors = []
         for size in self.slots:
-            resources = {"num_cpus": 1}
+            resources = {"num_cpus": 1, "resources": dict(self.cfg.proposer_resources)}
             if self.backend == "vllm":
                 from funsearch.models import resolve_model
                 resources["num_gpus"] = max(1, resolve_model(size).vllm.tensor_parallel if resolve_model(size).vllm else 1)
             self.actors.append(ProposerActor.options(**resources).remote(size, self.backend, options))
-        ray.get([a.ready.remote() for a in self.actors])  # surface load errors (missing weights) now
+        self.nodes = [node for _, node in ray.get([a.ready.remote() for a in self.actors])]  # load errors surface here
         for size in self.counts:
             extra: tuple[str, ...] = ()
             if self.backend not in ("replay", "scripted", "mutation"):

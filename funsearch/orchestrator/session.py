@@ -58,12 +58,15 @@ def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = Fa
         store.set_meta("config", cfg.model_dump())
         store.set_meta("replay_of", str(replay_from) if replay_from else None)
     loop = SearchLoop(cfg, Path(run_dir), store, problem, replay_from, echo)
-    init_ray(cfg.address, loop.pool.size() + cfg.evaluators + 1)
+    init_ray(cfg.address, loop.pool.size() + cfg.evaluators + 1,
+             tuple({**cfg.proposer_resources, **cfg.evaluator_resources}))
     interrupted = False
     try:
         checkpoint = store.latest_checkpoint() if resume else None
         loop.start_actors(checkpoint.database if checkpoint else None)
         store.set_meta("protections", ray.get(loop.evaluators[0].protections.remote()))
+        store.set_meta("placement", {"proposers": loop.pool.nodes,
+                                     "evaluators": ray.get([e.node.remote() for e in loop.evaluators])})
         if resume:
             restore(loop, store, checkpoint)
         else:

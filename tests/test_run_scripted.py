@@ -1,0 +1,114 @@
+"""End-to-end runs through real Ray actors and the real sandbox, with the scripted backend.
+
+The scripted completions (tests/data/bin_packing_completions.json) cover every
+failure class the loop must record, plus real improvements over best fit.
+"""
+from pathlib import Path
+
+import pytest
+
+from funsearch.commands.show import render, summarise
+from funsearch.config import make_config
+from funsearch.orchestrator import run_search
+from funsearch.store import RunStore
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBLEM = ROOT / "problems" / "bin_packing.py"
+SCRIPT = ROOT / "tests" / "data" / "bin_packing_completions.json"
+
+
+def scripted(**overrides):
+    fields = dict(problem=str(PROBLEM), backend="scripted", scripted_file=str(SCRIPT), samples=10, seed=3,
+                  islands=2, eval_timeout=5.0)
+    fields.update(overrides)
+    return make_config(**fields)
+
+
+def rows(run_dir):
+    store = RunStore(run_dir)
+    try:
+        return store.samples(), store.programs(), store.evaluations()
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "first"
+    summary = run_search(scripted(), run_dir, echo=lambda line: None)
+    return run_dir, summary
+
+
+def test_every_sample_is_recorded_with_its_class(first_run):
+    run_dir, summary = first_run
+    samples, programs, evaluations = rows(run_dir)
+    assert [s["id"] for s in samples] == list(range(10))
+    classes = [s["failure"] for s in samples]
+    assert classes == [None, None, "no_code", "syntax_error", "wrong_signature", "runtime_error", "duplicate",
+                       None, "bad_output" if classes[8] == "bad_output" else "runtime_error", None]
+    assert all(s["prompt"] and s["prompt_tokens"] > 0 for s in samples)
+    assert all("def priority_v0(" in s["prompt"] for s in samples)
+    # early prompts have one parent (only the seed exists), later ones two: v0, v1 -> write v2
+    assert "def priority_v1(" in samples[0]["prompt"] and "def priority_v2(" not in samples[0]["prompt"]
+    assert any("def priority_v1(" in s["prompt"] and "def priority_v2(" in s["prompt"] for s in samples)
+    # baseline (best fit) + 4 valid programs; the duplicate of best fit was not evaluated again
+    assert len(programs) == 4
+    assert len(evaluations) == 1 + 6  # baseline, then samples 0, 1, 5, 7, 8, 9 (distinct programs)
+    assert summary.stop_reason == "samples" and summary.samples == 10
+
+
+def test_best_program_beats_the_seed_and_show_reports_the_funnel(first_run):
+    run_dir, summary = first_run
+    info = summarise(run_dir)
+    assert summary.best_score > info["baseline"]["score"]
+    assert summary.best_metrics["excess_bins_pct"] < 5.81  # best fit on OR1
+    (funnel,) = info["per_model"]
+    assert (funnel["samples"], funnel["extracted"], funnel["compiles"]) == (10, 9, 7)
+    assert funnel["valid"] == 4 and funnel["duplicates"] == 1 and funnel["new_best"] >= 1
+    text = render(info)
+    assert "yield per model" in text and "best score" in text
+
+
+def test_same_seed_same_prompts(first_run, tmp_path):
+    run_dir, _ = first_run
+    run_search(scripted(), tmp_path / "again", echo=lambda line: None)
+    a, _, _ = rows(run_dir)
+    b, _, _ = rows(tmp_path / "again")
+    assert [s["prompt"] for s in a] == [s["prompt"] for s in b]
+    assert [s["seed"] for s in a] == [s["seed"] for s in b]
+
+
+def test_replay_reproduces_the_database(first_run, tmp_path):
+    run_dir, summary = first_run
+    replayed = run_search(scripted(), tmp_path / "replay", replay_from=run_dir, echo=lambda line: None)
+    a_samples, a_programs, _ = rows(run_dir)
+    b_samples, b_programs, _ = rows(tmp_path / "replay")
+    key = lambda p: (p["id"], p["sample_id"], p["island"], p["hash"], p["score"])
+    assert [key(p) for p in a_programs] == [key(p) for p in b_programs]
+    assert [s["completion"] for s in a_samples] == [s["completion"] for s in b_samples]
+    assert replayed.best_score == summary.best_score and replayed.stop_reason == "replay-exhausted"
+
+
+def test_resume_continues_without_double_counting(tmp_path):
+    run_dir = tmp_path / "resumed"
+    run_search(scripted(samples=4, checkpoint_every=2), run_dir, echo=lambda line: None)
+    summary = run_search(scripted(samples=10, checkpoint_every=2), run_dir, resume=True, echo=lambda line: None)
+    samples, programs, evaluations = rows(run_dir)
+    assert [s["id"] for s in samples] == list(range(10))
+    assert len({p["hash"] for p in programs}) == len(programs)
+    store = RunStore(run_dir)
+    ledger = store.meta("ledger")
+    store.close()
+    assert ledger["totals"]["samples"] == 10
+    assert ledger["totals"]["evaluations"] == len(evaluations)
+    assert summary.samples == 10
+
+
+def test_token_budget_stops_within_one_sample(tmp_path):
+    run_dir = tmp_path / "budget"
+    summary = run_search(scripted(samples=None, budget="2k-tokens"), run_dir, echo=lambda line: None)
+    samples, _, _ = rows(run_dir)
+    spent = sum(s["prompt_tokens"] + s["completion_tokens"] for s in samples)
+    largest = max(s["prompt_tokens"] + s["completion_tokens"] for s in samples)
+    assert summary.stop_reason == "budget"
+    assert 2000 - largest <= spent <= 2000 + largest
