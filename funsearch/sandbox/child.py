@@ -1,0 +1,218 @@
+"""What runs in a forked candidate child: harden the process, run the candidate, send raw solutions.
+
+The child never scores. It writes one line of strict JSON per instance to the result fd:
+  {"i": k, "t": seconds, "s": <solution>}                 a solution for instance k, or
+  {"i": k, "t": seconds, "err": kind, "msg": "one line"}    a failure (kind: runtime_error, memory_error,
+                                                            bad_output, output_too_large, sandbox_error)
+and stops at the first failure. Every record is untrusted: the harness decodes and checks it.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+import struct
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+
+from funsearch.records import one_line
+from funsearch.sandbox.wire import encode_solution
+
+RESULT_FD = 3
+COMMAND_FD = 4
+_PR_SET_PDEATHSIG = 1
+_PR_SET_NO_NEW_PRIVS = 38
+CANDIDATE_FILENAME = "<candidate>"
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """The steps a child applies to itself before running untrusted code.
+
+    Attributes:
+      uid: unprivileged uid (and gid) to switch to, or None to keep the current one.
+      landlock_fd: a Landlock ruleset fd to enforce, or None.
+      seccomp: a compiled `seccomp.Program`, or None.
+      workdir: the child's private writable folder (its cwd).
+      server_pid: pid of the fork server (the child dies when it does).
+      rlimits: (resource, soft, hard) triples to set.
+    """
+
+    uid: int | None
+    landlock_fd: int | None
+    seccomp: object | None
+    workdir: str
+    server_pid: int
+    rlimits: tuple[tuple[int, int, int], ...]
+
+
+class HardeningError(Exception):
+    """A hardening step failed; the message names the step."""
+
+
+def harden(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, command_fd: int) -> dict[str, str | None]:
+    """Apply every step in order; returns {step: None} on success. Raises HardeningError naming the step."""
+    done: dict[str, str | None] = {}
+
+    def step(name, fn):
+        try:
+            fn()
+        except Exception as exc:
+            raise HardeningError(f"{name}: {type(exc).__name__}: {exc}") from None
+        done[name] = None
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def prctl(option, arg):
+        if libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+    step("setsid", os.setsid)
+
+    def fds():
+        os.dup2(devnull_fd, 0)
+        os.dup2(out_fd, 1)
+        os.dup2(out_fd, 2)
+        if result_fd != RESULT_FD:
+            os.dup2(result_fd, RESULT_FD)
+        if command_fd != COMMAND_FD:
+            os.dup2(command_fd, COMMAND_FD)
+        keep = sorted({0, 1, 2, RESULT_FD, COMMAND_FD} | ({h.landlock_fd} if h.landlock_fd is not None else set()))
+        low = RESULT_FD + 1
+        for fd in keep:
+            if fd >= low:
+                os.closerange(low, fd)
+                low = fd + 1
+        os.closerange(low, 65536)
+        os.set_inheritable(RESULT_FD, False)
+        os.set_inheritable(COMMAND_FD, False)
+    step("fds", fds)
+
+    def limits():
+        for res, soft, hard in h.rlimits:
+            resource.setrlimit(res, (soft, hard))
+    step("rlimits", limits)
+    step("workdir", lambda: os.chdir(h.workdir))
+
+    if h.uid is not None:
+        def switch():
+            os.setgroups([])
+            os.setresgid(h.uid, h.uid, h.uid)
+            os.setresuid(h.uid, h.uid, h.uid)
+            if os.getuid() != h.uid or os.geteuid() != h.uid:
+                raise OSError("uid did not change")
+        step("uid", switch)
+
+    def pdeathsig():  # after the uid switch: changing credentials clears it
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != h.server_pid:
+            os._exit(111)
+    step("pdeathsig", pdeathsig)
+    step("no_new_privs", lambda: prctl(_PR_SET_NO_NEW_PRIVS, 1))
+    if h.landlock_fd is not None:
+        from funsearch.sandbox import landlock
+
+        def lock():
+            landlock.restrict_self(h.landlock_fd)
+            os.close(h.landlock_fd)
+        step("landlock", lock)
+    if h.seccomp is not None:
+        step("seccomp", h.seccomp.load)
+    return done
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except BaseException:  # a hostile __str__
+        text = type(exc).__name__
+    try:
+        lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == CANDIDATE_FILENAME]
+        if lines:
+            text += f" (candidate line {lines[-1]})"
+    except BaseException:
+        pass
+    return one_line(text)
+
+
+def _send(line: str) -> None:
+    data = (line + "\n").encode()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(RESULT_FD, view):]
+
+
+def run_candidate(namespace: dict, source: str, run_name: str, instances: list, output_bytes: int) -> None:
+    """Exec the candidate in the problem module's namespace, run the driver on each instance, send records."""
+    import json
+
+    sent = 0
+    index = 0
+    start = time.perf_counter()
+    try:
+        exec(compile(source, CANDIDATE_FILENAME, "exec"), namespace)
+        driver = namespace[run_name]
+        for index, instance in enumerate(instances):
+            start = time.perf_counter()
+            solution = driver(instance)
+            seconds = time.perf_counter() - start
+            try:
+                text = encode_solution(solution)
+            except (TypeError, ValueError, RecursionError, OverflowError) as exc:
+                _send(json.dumps({"i": index, "t": seconds, "err": "bad_output", "msg": _describe(exc)}))
+                return
+            sent += len(text)
+            if sent > output_bytes:
+                _send(json.dumps({"i": index, "t": seconds, "err": "output_too_large",
+                                  "msg": f"solutions exceed the cap of {output_bytes} bytes"}))
+                return
+            _send(f'{{"i":{index},"t":{seconds!r},"s":{text}}}')
+    except MemoryError as exc:
+        _send(json.dumps({"i": index, "t": time.perf_counter() - start, "err": "memory_error",
+                          "msg": _describe(exc)}))
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt are the candidate's failures too
+        _send(json.dumps({"i": index, "t": time.perf_counter() - start, "err": "runtime_error",
+                          "msg": _describe(exc)}))
+
+
+def _read_command() -> bytes:
+    def exact(n: int) -> bytes:
+        parts = []
+        while n:
+            chunk = os.read(COMMAND_FD, n)
+            if not chunk:
+                raise EOFError("command pipe closed")
+            parts.append(chunk)
+            n -= len(chunk)
+        return b"".join(parts)
+    (size,) = struct.unpack("!I", exact(4))
+    data = exact(size)
+    os.close(COMMAND_FD)
+    return data
+
+
+def child_main(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, command_fd: int, namespace: dict,
+               run_name: str, instances_by_key: dict, output_bytes: int) -> None:
+    """Entry point after fork: harden, wait for the command (instances key + source), run. Never returns."""
+    import json
+    code = 0
+    try:
+        try:
+            harden(h, out_fd, result_fd, devnull_fd, command_fd)
+        except HardeningError as exc:
+            _send(json.dumps({"i": 0, "t": 0.0, "err": "sandbox_error", "msg": one_line(str(exc))}))
+            os._exit(0)
+        head, _, source = _read_command().partition(b"\n")
+        instances = instances_by_key[json.loads(head)["key"]]
+        run_candidate(namespace, source.decode("utf-8", "surrogatepass"), run_name, instances, output_bytes)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                pass
+    except BaseException:
+        code = 112
+    os._exit(code)

@@ -1,0 +1,363 @@
+"""The fork server: one per evaluator slot, started (inside bubblewrap when available) by `client.py`.
+
+It imports numpy and the problem module once, keeps instances per split, and for each candidate
+forks one hardened child (see child.py), supervises it (wall deadline, capped stdout, capped results),
+reaps it with its rusage, SIGKILLs every leftover process (in its own pid namespace: every process but
+itself and bwrap's init; otherwise every descendant, which a subreaper keeps in reach), wipes the
+child's tmp folder and answers with one frame. It never runs candidate code itself and never scores.
+
+Protocol on fds 0/1 (frames from wire.py): requests {"op": "instances", "key"} + JSON payload,
+{"op": "eval", "key"} + candidate source; {"op": "quit"}. Replies: one frame per eval.
+Run as: python -m funsearch.sandbox.server CONFIG_JSON
+"""
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import gc
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import struct
+import sys
+import time
+from dataclasses import dataclass
+
+from funsearch.sandbox import child as child_mod
+from funsearch.sandbox.limits import SandboxLimits
+from funsearch.sandbox.wire import decode_strict, pack_frame, read_frame, write_all
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_CLONE_NEWNET = 0x40000000
+_MAX_CACHED_SPLITS = 16
+
+
+def _high_fd(fd: int) -> int:
+    """Move an fd to 10 or above (so the child's fd layout 0..3 never clobbers it)."""
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return new
+
+
+def _proc_table() -> dict[int, tuple[int, str]]:
+    """pid -> (ppid, state) for every process visible in /proc."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            table[int(name)] = (int(fields[1]), fields[0].decode())
+        except (OSError, IndexError, ValueError):
+            continue
+    return table
+
+
+class Server:
+    """State of one fork server (see the module docstring)."""
+
+    def __init__(self, config: dict) -> None:
+        self.config = config
+        self.limits = SandboxLimits.from_dict(config["limits"])
+        self.me = os.getpid()
+        self.pidns = bool(config.get("pidns")) and self.me == 2
+        self.steps: dict[str, str | None] = {}
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.steps["subreaper"] = None if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 else "prctl failed"
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if config.get("unshare_net"):
+            ok = libc.unshare(_CLONE_NEWNET) == 0
+            self.steps["netns"] = None if ok else f"unshare(CLONE_NEWNET): {os.strerror(ctypes.get_errno())}"
+        self.devnull = _high_fd(os.open(os.devnull, os.O_RDWR))
+        self.workdir = config["workdir"]
+        os.makedirs(self.workdir, mode=0o700, exist_ok=True)
+        self.uid = config.get("uid")
+        if self.uid is not None:
+            os.chown(self.workdir, self.uid, self.uid)
+        self.namespace = self._import_problem(config)
+        self.landlock_fd = None
+        if config.get("landlock"):
+            try:
+                from funsearch.sandbox import landlock
+                self.landlock_fd = _high_fd(landlock.build_ruleset(self.workdir))
+            except Exception as exc:
+                self.steps["landlock"] = f"{type(exc).__name__}: {exc}"
+        self.seccomp = None
+        if config.get("seccomp"):
+            try:
+                from funsearch.sandbox import seccomp
+                self.seccomp = seccomp.Program(seccomp.compile_filter())
+            except Exception as exc:
+                self.steps["seccomp"] = f"{type(exc).__name__}: {exc}"
+        self.instances: dict[str, list] = {}
+
+    def _import_problem(self, config: dict) -> dict:
+        for name in ("numpy",):
+            try:
+                __import__(name)
+            except ImportError:
+                pass
+        if not config.get("problem_path"):
+            return {}
+        from funsearch.problem import import_problem_module
+        return vars(import_problem_module(__import__("pathlib").Path(config["problem_path"])))
+
+    def hardening(self) -> child_mod.Hardening:
+        lim = self.limits
+        cpu = max(1, int(-(-lim.cpu_seconds // 1)))
+        rlimits = [
+            (resource.RLIMIT_AS, lim.memory_mb << 20, lim.memory_mb << 20),
+            (resource.RLIMIT_CPU, cpu, cpu + 1),
+            (resource.RLIMIT_FSIZE, lim.file_bytes, lim.file_bytes),
+            (resource.RLIMIT_NOFILE, lim.open_files, lim.open_files),
+            (resource.RLIMIT_CORE, 0, 0),
+        ]
+        if self.uid is not None:
+            rlimits.append((resource.RLIMIT_NPROC, lim.processes, lim.processes))
+        return child_mod.Hardening(uid=self.uid, landlock_fd=self.landlock_fd, seccomp=self.seccomp,
+                                   workdir=self.workdir, server_pid=self.me, rlimits=tuple(rlimits))
+
+    # --- one child -------------------------------------------------------------------------
+    def spawn(self, probe: bool = False) -> "Spare":
+        """Fork a child that hardens itself, then waits on a command pipe for its candidate."""
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        res_r, res_w = os.pipe2(os.O_CLOEXEC)
+        cmd_r, cmd_w = os.pipe2(os.O_CLOEXEC)
+        hardening = self.hardening()
+        pid = os.fork()
+        if pid == 0:
+            os.close(out_r)
+            os.close(res_r)
+            os.close(cmd_w)
+            if probe:
+                try:
+                    done = child_mod.harden(hardening, out_w, res_w, self.devnull, cmd_r)
+                    msg = json.dumps({"probe": sorted(done)})
+                except child_mod.HardeningError as exc:
+                    msg = json.dumps({"probe_error": str(exc)})
+                os.write(child_mod.RESULT_FD, msg.encode())
+                os._exit(0)
+            child_mod.child_main(hardening, out_w, res_w, self.devnull, cmd_r, self.namespace,
+                                 self.config["run_name"], self.instances, self.limits.output_bytes)
+        for fd in (out_w, res_w, cmd_r):
+            os.close(fd)
+        return Spare(pid=pid, pidfd=os.pidfd_open(pid), out_r=out_r, res_r=res_r, cmd_w=cmd_w,
+                     keys=frozenset(self.instances))
+
+    def discard(self, spare: "Spare") -> None:
+        try:
+            os.kill(spare.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        os.waitpid(spare.pid, 0)
+        for fd in (spare.pidfd, spare.out_r, spare.res_r, spare.cmd_w):
+            os.close(fd)
+        self.sweep()
+
+    def run_child(self, spare: "Spare", command: bytes, n_instances: int) -> tuple[dict, bytes]:
+        """Hand a command to a spare child, supervise it to the end, clean up. Returns (header, results)."""
+        lim = self.limits
+        pid, out_r, res_r = spare.pid, spare.out_r, spare.res_r
+        start = time.perf_counter()
+        try:
+            write_all(spare.cmd_w, struct.pack("!I", len(command)) + command)
+        except OSError:
+            pass  # the child died already: its exit status tells why
+        os.close(spare.cmd_w)
+        deadline = start + lim.wall_seconds
+        results, out = bytearray(), bytearray()
+        result_cap = lim.output_bytes + 65536 + 256 * max(1, n_instances)
+        timed_out = overflow = False
+        open_fds = {res_r, out_r}
+        poller = select.poll()
+        for fd in (res_r, out_r, spare.pidfd):
+            poller.register(fd, select.POLLIN)
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                timed_out = True
+                break
+            events = poller.poll(max(1, int(remaining * 1000) + 1))
+            exited = False
+            for fd, _ in events:
+                if fd == spare.pidfd:
+                    exited = True
+                    continue
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    poller.unregister(fd)
+                    open_fds.discard(fd)
+                elif fd == res_r:
+                    results += chunk
+                    if len(results) > result_cap:
+                        overflow = True
+                elif len(out) < lim.stdout_bytes:
+                    out += chunk[: lim.stdout_bytes - len(out)]
+            if exited or overflow:
+                break
+        if timed_out or overflow:
+            for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+                try:
+                    target()
+                except OSError:
+                    pass
+        _, status, usage = os.wait4(pid, 0)
+        wall = time.perf_counter() - start
+        os.close(spare.pidfd)
+        killed = self.sweep()
+        for fd in list(open_fds):  # every writer is dead now: read what is left, up to the caps
+            os.set_blocking(fd, False)
+            try:
+                while True:
+                    chunk = os.read(fd, 1 << 20)
+                    if not chunk:
+                        break
+                    if fd == res_r:
+                        results += chunk
+                        if len(results) > result_cap:
+                            overflow = True
+                            break
+                    elif len(out) < lim.stdout_bytes:
+                        out += chunk[: lim.stdout_bytes - len(out)]
+            except BlockingIOError:
+                pass
+        os.close(out_r)
+        os.close(res_r)
+        self.wipe_workdir()
+        header = {
+            "exit_code": os.waitstatus_to_exitcode(status),
+            "timed_out": timed_out, "overflow": overflow,
+            "cpu": usage.ru_utime + usage.ru_stime, "wall": wall,
+            "stdout": out.decode("utf-8", "replace"), "leftovers": killed,
+        }
+        return header, bytes(results[:result_cap])
+
+    def sweep(self) -> int:
+        """SIGKILL and reap every process left from the candidate; returns how many were killed."""
+        killed: set[int] = set()
+        give_up = time.perf_counter() + 5.0
+        while True:
+            table = _proc_table()
+            if self.pidns:
+                victims = [p for p in table if p not in (1, self.me)]
+            else:
+                victims = [p for p in table if p != self.me and self._descends(p, table)]
+            while True:  # reap whatever already died (orphans come to us: we are the subreaper)
+                try:
+                    pid, _ = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid == 0:
+                    break
+            if not victims or time.perf_counter() > give_up:
+                return len(killed)
+            for p in victims:
+                if table[p][1] != "Z":
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                        killed.add(p)
+                    except OSError:
+                        pass
+            time.sleep(0.0002)
+
+    def _descends(self, pid: int, table: dict) -> bool:
+        seen = 0
+        while pid in table and seen < 4096:
+            pid = table[pid][0]
+            if pid == self.me:
+                return True
+            seen += 1
+        return False
+
+    def wipe_workdir(self) -> None:
+        with os.scandir(self.workdir) as entries:
+            names = [e.name for e in entries]
+        for name in names:
+            path = os.path.join(self.workdir, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+    # --- protocol ----------------------------------------------------------------------------
+    def serve(self) -> None:
+        probe_header, probe_payload = self.run_child(self.spawn(probe=True), b"", 0)
+        try:
+            probe = json.loads(probe_payload or b"{}")
+        except ValueError:
+            probe = {"probe_error": "probe child sent no report"}
+        write_all(1, pack_frame({"ready": True, "pid": self.me, "pidns": self.pidns, "steps": self.steps,
+                                 "probe": probe, "probe_exit": probe_header["exit_code"]}))
+        gc.freeze()  # forked children then never walk (and copy) the server's objects in their GC
+        spare = self.spawn()
+        while True:
+            try:
+                header, payload = read_frame(0)
+            except EOFError:
+                return
+            op = header.get("op")
+            if op == "quit":
+                self.discard(spare)
+                return
+            if op == "instances":
+                if len(self.instances) >= _MAX_CACHED_SPLITS:
+                    self.instances.pop(next(iter(self.instances)))
+                self.instances[header["key"]] = decode_strict(payload)
+                continue
+            if op == "eval":
+                key = header["key"]
+                if key not in self.instances:
+                    write_all(1, pack_frame({"error": f"unknown instances key {key!r}"}))
+                    continue
+                if key not in spare.keys:  # forked before these instances arrived
+                    self.discard(spare)
+                    spare = self.spawn()
+                command = json.dumps({"key": key}).encode() + b"\n" + payload
+                reply, results = self.run_child(spare, command, len(self.instances[key]))
+                write_all(1, pack_frame(reply, results))
+                spare = self.spawn()  # off the critical path: the harness is scoring meanwhile
+                continue
+            write_all(1, pack_frame({"error": f"unknown op {op!r}"}))
+
+
+@dataclass(frozen=True)
+class Spare:
+    """A forked, hardened child waiting for its candidate.
+
+    Attributes:
+      pid: its pid.
+      pidfd: a pidfd to poll for its exit.
+      out_r: read end of its stdout/stderr pipe.
+      res_r: read end of its result pipe.
+      cmd_w: write end of its command pipe (closed once the command is sent).
+      keys: instance keys it inherited at fork time.
+    """
+
+    pid: int
+    pidfd: int
+    out_r: int
+    res_r: int
+    cmd_w: int
+    keys: frozenset
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    try:
+        server = Server(config)
+    except Exception as exc:
+        write_all(1, pack_frame({"ready": False, "error": f"{type(exc).__name__}: {exc}"}))
+        sys.exit(3)
+    server.serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+def priority(value: float, position: int) -> float:
+    raise KeyboardInterrupt

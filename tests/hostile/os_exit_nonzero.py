@@ -1,0 +1,5 @@
+import os
+
+
+def priority(value: float, position: int) -> float:
+    os._exit(3)
