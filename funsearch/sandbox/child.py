@@ -23,6 +23,7 @@ from funsearch.sandbox.wire import encode_solution
 
 RESULT_FD = 3
 COMMAND_FD = 4
+END_LINE = b'{"end":true}\n'  # the last line an honest child sends
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NO_NEW_PRIVS = 38
 CANDIDATE_FILENAME = "<candidate>"
@@ -204,6 +205,7 @@ def child_main(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, comma
             harden(h, out_fd, result_fd, devnull_fd, command_fd)
         except HardeningError as exc:
             _send(json.dumps({"i": 0, "t": 0.0, "err": "sandbox_error", "msg": one_line(str(exc))}))
+            os.write(RESULT_FD, END_LINE)
             os._exit(0)
         head, _, source = _read_command().partition(b"\n")
         instances = instances_by_key[json.loads(head)["key"]]
@@ -213,6 +215,7 @@ def child_main(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, comma
                 stream.flush()
             except BaseException:
                 pass
+        os.write(RESULT_FD, END_LINE)
     except BaseException:
         code = 112
     os._exit(code)

@@ -11,7 +11,8 @@ class SandboxLimits:
     Attributes:
       wall_seconds: wall-clock deadline for the whole evaluation (all instances of the split);
         at the deadline the child's process group and every leftover process are SIGKILLed.
-      cpu_seconds: CPU-time limit of the child process (RLIMIT_CPU, rounded up to whole seconds).
+      cpu_seconds: CPU-time limit of the child process (RLIMIT_CPU, rounded up to whole seconds);
+        None (the default) means the same as wall_seconds.
       memory_mb: address-space limit of each candidate process (RLIMIT_AS), in MiB.
       output_bytes: cap on the bytes of raw JSON solutions the child may send back, all instances together.
       file_bytes: largest file a candidate may write in its private tmp (RLIMIT_FSIZE); the tmp folder
@@ -23,7 +24,7 @@ class SandboxLimits:
     """
 
     wall_seconds: float = 10.0
-    cpu_seconds: float = 10.0
+    cpu_seconds: float | None = None
     memory_mb: int = 2048
     output_bytes: int = 16 * 1024 * 1024
     file_bytes: int = 16 * 1024 * 1024
@@ -32,6 +33,8 @@ class SandboxLimits:
     stdout_bytes: int = 64 * 1024
 
     def __post_init__(self) -> None:
+        if self.cpu_seconds is None:
+            object.__setattr__(self, "cpu_seconds", self.wall_seconds)
         for name, value in asdict(self).items():
             if not value > 0:
                 raise ValueError(f"SandboxLimits.{name} must be positive, got {value!r}")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from funsearch.records import FailureKind, one_line
+from funsearch.sandbox.child import END_LINE
 from funsearch.sandbox.limits import SandboxLimits
 from funsearch.sandbox.wire import WireError, decode_strict
 
@@ -69,6 +70,10 @@ def interpret(results: bytes, n: int, exit_code: int, timed_out: bool, overflow:
     lines = [] if stop else results.split(b"\n")
     remainder = lines[-1] if lines else b""
     for raw in lines[:-1]:
+        if raw == END_LINE[:-1]:
+            if len(outcomes) < n and stop is None:
+                stop = (FailureKind.BAD_OUTPUT, f"the child ended after {len(outcomes)} of {n} solutions")
+            break
         if len(outcomes) >= n:
             stop = (FailureKind.BAD_OUTPUT, f"more result records than the {n} instances")
             break

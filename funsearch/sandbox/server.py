@@ -43,6 +43,15 @@ def _high_fd(fd: int) -> int:
     return new
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds of a live process, read by the server (not reported by the child) from schedstat."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as fh:
+            return int(fh.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _proc_table() -> dict[int, tuple[int, str]]:
     """pid -> (ppid, state) for every process visible in /proc."""
     table = {}
@@ -159,8 +168,13 @@ class Server:
             os.close(fd)
         self.sweep()
 
-    def run_child(self, spare: "Spare", command: bytes, n_instances: int) -> tuple[dict, bytes]:
-        """Hand a command to a spare child, supervise it to the end, clean up. Returns (header, results)."""
+    def run_child(self, spare: "Spare", command: bytes, n_instances: int):
+        """Hand a command to a spare child and supervise it. Returns (header, results, finish): `finish()`
+        must run before the next child (it reaps, sweeps and wipes when the fast path replied early).
+
+        Fast path: once the child has sent its end line, it is SIGKILLed (its work is done); if no other
+        process exists in the sandbox the reply goes out at once and the reaping happens in `finish`,
+        while the harness scores. Otherwise every leftover is killed before replying."""
         lim = self.limits
         pid, out_r, res_r = spare.pid, spare.out_r, spare.res_r
         start = time.perf_counter()
@@ -172,7 +186,7 @@ class Server:
         deadline = start + lim.wall_seconds
         results, out = bytearray(), bytearray()
         result_cap = lim.output_bytes + 65536 + 256 * max(1, n_instances)
-        timed_out = overflow = False
+        timed_out = overflow = finished = False
         open_fds = {res_r, out_r}
         poller = select.poll()
         for fd in (res_r, out_r, spare.pidfd):
@@ -196,46 +210,70 @@ class Server:
                     results += chunk
                     if len(results) > result_cap:
                         overflow = True
+                    elif results.endswith(child_mod.END_LINE):
+                        finished = True
                 elif len(out) < lim.stdout_bytes:
                     out += chunk[: lim.stdout_bytes - len(out)]
-            if exited or overflow:
+            if exited or overflow or finished:
                 break
-        if timed_out or overflow:
+        cpu = _cpu_seconds(pid) if finished else 0.0
+        if timed_out or overflow or finished:
             for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
                 try:
                     target()
                 except OSError:
                     pass
-        _, status, usage = os.wait4(pid, 0)
-        wall = time.perf_counter() - start
-        os.close(spare.pidfd)
-        killed = self.sweep()
-        for fd in list(open_fds):  # every writer is dead now: read what is left, up to the caps
-            os.set_blocking(fd, False)
-            try:
-                while True:
-                    chunk = os.read(fd, 1 << 20)
-                    if not chunk:
-                        break
-                    if fd == res_r:
-                        results += chunk
-                        if len(results) > result_cap:
-                            overflow = True
+
+        def drain() -> None:
+            nonlocal overflow
+            for fd in list(open_fds):  # every writer is dead now: read what is left, up to the caps
+                os.set_blocking(fd, False)
+                try:
+                    while True:
+                        chunk = os.read(fd, 1 << 20)
+                        if not chunk:
                             break
-                    elif len(out) < lim.stdout_bytes:
-                        out += chunk[: lim.stdout_bytes - len(out)]
-            except BlockingIOError:
-                pass
-        os.close(out_r)
-        os.close(res_r)
-        self.wipe_workdir()
-        header = {
-            "exit_code": os.waitstatus_to_exitcode(status),
-            "timed_out": timed_out, "overflow": overflow,
-            "cpu": usage.ru_utime + usage.ru_stime, "wall": wall,
-            "stdout": out.decode("utf-8", "replace"), "leftovers": killed,
-        }
-        return header, bytes(results[:result_cap])
+                        if fd == res_r:
+                            results.extend(chunk)
+                            if len(results) > result_cap:
+                                overflow = True
+                                break
+                        elif len(out) < lim.stdout_bytes:
+                            out.extend(chunk[: lim.stdout_bytes - len(out)])
+                except BlockingIOError:
+                    pass
+            open_fds.clear()
+
+        def finish() -> int:
+            os.wait4(pid, 0) if not reaped else None
+            os.close(spare.pidfd)
+            killed = self.sweep()
+            drain()
+            os.close(out_r)
+            os.close(res_r)
+            self.wipe_workdir()
+            return killed
+
+        header = {"timed_out": timed_out, "overflow": overflow, "finished": finished, "exit_code": 0}
+        if finished and self._alone(pid):
+            reaped = False
+            header.update(cpu=cpu, wall=time.perf_counter() - start, stdout=out.decode("utf-8", "replace"),
+                          leftovers=0)
+            return header, bytes(results[:result_cap]), finish
+        _, status, usage = os.wait4(pid, 0)
+        reaped = True
+        header.update(exit_code=0 if finished else os.waitstatus_to_exitcode(status),
+                      cpu=cpu if finished else usage.ru_utime + usage.ru_stime, wall=time.perf_counter() - start)
+        header["leftovers"] = finish()
+        header.update(overflow=overflow, stdout=out.decode("utf-8", "replace"))
+        return header, bytes(results[:result_cap]), lambda: 0
+
+    def _alone(self, pid: int) -> bool:
+        """True when no process but the (dying) child, the server and bwrap's init exists in the sandbox."""
+        table = _proc_table()
+        if self.pidns:
+            return all(p in (1, self.me, pid) for p in table)
+        return not any(p not in (self.me, pid) and self._descends(p, table) for p in table)
 
     def sweep(self) -> int:
         """SIGKILL and reap every process left from the candidate; returns how many were killed."""
@@ -289,7 +327,8 @@ class Server:
 
     # --- protocol ----------------------------------------------------------------------------
     def serve(self) -> None:
-        probe_header, probe_payload = self.run_child(self.spawn(probe=True), b"", 0)
+        probe_header, probe_payload, finish = self.run_child(self.spawn(probe=True), b"", 0)
+        finish()
         try:
             probe = json.loads(probe_payload or b"{}")
         except ValueError:
@@ -321,8 +360,9 @@ class Server:
                     self.discard(spare)
                     spare = self.spawn()
                 command = json.dumps({"key": key}).encode() + b"\n" + payload
-                reply, results = self.run_child(spare, command, len(self.instances[key]))
+                reply, results, finish = self.run_child(spare, command, len(self.instances[key]))
                 write_all(1, pack_frame(reply, results))
+                finish()
                 spare = self.spawn()  # off the critical path: the harness is scoring meanwhile
                 continue
             write_all(1, pack_frame({"error": f"unknown op {op!r}"}))

@@ -1,0 +1,117 @@
+"""Per-evaluation overhead of the hardened fork server vs a plain subprocess vs an in-process call.
+
+Run: python benchmarks/sandbox_overhead.py [--n 300] [--seconds 5]
+Everything is measured in this one run on this machine; the ratios compare numbers from this run.
+Targets (issue 4): <= 3 ms per evaluation, >= 5x faster than a plain subprocess, >= 400 evaluations/s
+with two slots on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from funsearch.evaluator import Evaluator, evaluate_in_process  # noqa: E402
+from funsearch.problem import load_problem  # noqa: E402
+
+TOY = ROOT / "tests" / "fixtures" / "toy_problem.py"
+TRIVIAL = "def priority(value: float, position: int) -> float:\n    return value\n"
+SPLIT = "single"  # one instance of five numbers: the work is negligible, the overhead is what is measured
+
+SUBPROCESS_CHILD = """
+import importlib.util, json, sys
+import numpy
+spec = importlib.util.spec_from_file_location("toy", sys.argv[1])
+mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+ns = vars(mod)
+exec(compile(sys.argv[2], "<candidate>", "exec"), ns)
+instances = json.loads(sys.stdin.read())
+print(json.dumps([ns[sys.argv[3]](inst) for inst in instances]))
+"""
+
+
+def timed(fn, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def ms(xs: list[float]) -> str:
+    return f"median {statistics.median(xs) * 1e3:7.3f} ms   mean {statistics.fmean(xs) * 1e3:7.3f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=300, help="evaluations per sequential measurement")
+    parser.add_argument("--subprocess-n", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of the two-slot throughput run")
+    args = parser.parse_args()
+    problem = load_problem(TOY)
+    instances = problem.load_split(SPLIT)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; python {sys.version.split()[0]}")
+
+    direct = timed(lambda: evaluate_in_process(problem, TRIVIAL, split=SPLIT), args.n)
+    print(f"in-process (unsandboxed) evaluate_in_process: {ms(direct)}")
+
+    payload = json.dumps(instances)
+    def plain():
+        proc = subprocess.run([sys.executable, "-c", SUBPROCESS_CHILD, str(TOY), TRIVIAL, problem.run_name],
+                              input=payload, capture_output=True, text=True, check=True)
+        for inst, sol in zip(instances, json.loads(proc.stdout)):
+            problem.score(inst, sol)
+    plain_t = timed(plain, args.subprocess_n)
+    print(f"plain `python -c` subprocess (numpy imported) per candidate: {ms(plain_t)}")
+
+    with Evaluator(problem, slot=0) as ev:
+        on = sum(p.on for p in ev.protections)
+        assert ev.evaluate(TRIVIAL, split=SPLIT).valid
+        fork_t = timed(lambda: ev.evaluate(TRIVIAL, split=SPLIT), args.n)
+        cpu = [ev.evaluate(TRIVIAL, split=SPLIT).cpu_seconds for _ in range(50)]
+    print(f"hardened fork server ({on}/{len(ev.protections)} protections on): {ms(fork_t)}   child CPU median "
+          f"{statistics.median(cpu) * 1e3:.3f} ms")
+
+    counts = [0, 0]
+    stop = time.perf_counter() + args.seconds
+    evaluators = [Evaluator(problem, slot=s) for s in (0, 1)]
+    for ev in evaluators:
+        ev.evaluate(TRIVIAL, split=SPLIT)
+    def worker(k: int) -> None:
+        while time.perf_counter() < stop:
+            assert evaluators[k].evaluate(TRIVIAL, split=SPLIT).valid
+            counts[k] += 1
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    for ev in evaluators:
+        ev.close()
+    rate = sum(counts) / elapsed
+    one_slot_rate = 1.0 / statistics.fmean(fork_t)
+
+    overhead = statistics.median(fork_t) - statistics.median(direct)
+    print()
+    print(f"per-evaluation overhead of the fork server over in-process: {overhead * 1e3:.3f} ms (target <= 3 ms)")
+    print(f"fork server vs plain subprocess: {statistics.median(plain_t) / statistics.median(fork_t):.1f}x faster (target >= 5x)")
+    print(f"fork server vs in-process: {statistics.median(fork_t) / statistics.median(direct):.1f}x slower")
+    print(f"evaluations/s, one slot sequential: {one_slot_rate:.0f}")
+    print(f"evaluations/s, two slots in parallel for {elapsed:.1f}s: {rate:.0f} (target >= 400)")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}  (other work on this machine inflates every figure)")
+
+
+if __name__ == "__main__":
+    main()
