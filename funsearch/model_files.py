@@ -174,7 +174,10 @@ def _marker(path: Path) -> Path:
 
 def _write_marker(path: Path, sha256: str) -> None:
     st = path.stat()
-    _marker(path).write_text(json.dumps({"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+    try:
+        _marker(path).write_text(json.dumps({"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+    except OSError:  # a read-only folder (a user's own model): verify again next time
+        pass
 
 
 def _marker_ok(path: Path, sha256: str) -> bool:

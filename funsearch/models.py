@@ -112,6 +112,9 @@ class ModelSpec:
     system_prompt: str | None = None
     source: Path | None = None
 
+    def __hash__(self) -> int:  # bytes_per_param is a dict; a spec is identified by its name and file
+        return hash((self.name, self.source))
+
     @property
     def backends(self) -> tuple[str, ...]:
         """Backends that can load this model's weights ("openai" and "scripted" always can)."""
@@ -238,10 +241,16 @@ def _params_from_name(name: str) -> float:
 def _custom_gguf(path: Path) -> ModelSpec:
     if not path.is_file():
         raise ModelRegistryError(f"{path}: no such GGUF file")
+    sidecar = path.with_name(path.name + ".sha256")  # optional: "<hex>  name" as sha256sum writes it
+    sha = None
+    if sidecar.is_file():
+        sha = (sidecar.read_text(encoding="utf-8").split() or [""])[0].lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", sha):
+            raise ModelRegistryError(f"{sidecar}: does not start with a sha256 hex digest")
     return ModelSpec(
         name=f"custom:{path.name}", display_name=path.name, params_b=_params_from_name(path.name),
         layers=0, hidden=0, kv_heads=0, head_dim=0, context=0, bytes_per_param={},
-        llamacpp=LlamaCppWeights(quant="unknown", file=path.name, sha256=None,
+        llamacpp=LlamaCppWeights(quant="unknown", file=path.name, sha256=sha,
                                  size_bytes=path.stat().st_size, local_path=path.resolve()),
         vllm=None, chat=False)
 
@@ -263,7 +272,7 @@ def resolve_model(size_or_path: str, registry: dict[str, ModelSpec] | None = Non
     """Resolve `--model-size NAME` or `--model PATH_OR_ID`.
 
     A registry name gives its spec; a .toml path a spec file; a .gguf path a custom llama.cpp
-    spec (no pinned sha256: it is the user's own file); a folder with config.json or a
+    spec (its sha256 is pinned by a "<file>.gguf.sha256" next to it, when present); a folder with config.json or a
     Hugging Face id ("org/name") a custom vLLM spec (a registry entry with that id is reused).
     """
     reg = load_registry() if registry is None else registry

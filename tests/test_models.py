@@ -103,6 +103,13 @@ def test_resolve_model_sizes_paths_and_ids(tmp_path):
     custom = resolve_model(str(gguf), reg)
     assert custom.llamacpp.local_path == gguf.resolve() and custom.llamacpp.sha256 is None
     assert custom.params_b == 3.0 and custom.backends == ("llamacpp",)
+    assert hash(custom) == hash(resolve_model(str(gguf), reg)) and len({reg["small"], reg["mid"]}) == 2
+    import hashlib
+    (tmp_path / "my-coder-3b.Q4_K_M.gguf.sha256").write_text(hashlib.sha256(b"GGUF").hexdigest() + "  x.gguf\n")
+    assert resolve_model(str(gguf), reg).llamacpp.sha256 == hashlib.sha256(b"GGUF").hexdigest()
+    (tmp_path / "my-coder-3b.Q4_K_M.gguf.sha256").write_text("nonsense")
+    with pytest.raises(ModelRegistryError, match="does not start with a sha256"):
+        resolve_model(str(gguf), reg)
     folder = tmp_path / "hf"
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({
