@@ -49,10 +49,6 @@ class VllmProposer:
                  offline: bool = True, **engine_kwargs: Any):
         if spec.vllm is None and model is None:
             raise ProposerError(f"model '{spec.name}' has no vLLM weights in the registry; pass --model PATH_OR_ID")
-        try:
-            from vllm import LLM
-        except ImportError:
-            raise ProposerError("vllm is not installed: pip install 'funsearch[vllm]' (needs an NVIDIA GPU)") from None
         w = spec.vllm
         self.spec, self.model = spec, spec.name
         self.weights = model or (w.model if w else "")
@@ -60,7 +56,11 @@ class VllmProposer:
         self.chat = spec.chat if chat is None else chat
         self.system_prompt = system_prompt if system_prompt is not None else spec.system_prompt
         if offline:  # never download weights at run time: read the local HF cache or a local folder only
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before vllm (and huggingface_hub) read it at import
+        try:
+            from vllm import LLM
+        except ImportError:
+            raise ProposerError("vllm is not installed: pip install 'funsearch[vllm]' (needs an NVIDIA GPU)") from None
         t0 = time.perf_counter()
         try:
             self._llm: Any = LLM(
