@@ -53,6 +53,8 @@ class RunConfig(BaseModel):
         default_factory=dict, description="extra Ray resources each evaluator actor requests (e.g. {'cpu_node': 1})")
     proposer_timeout: float = Field(900.0, gt=0, description="seconds before a silent proposer call is abandoned "
                                                              "and its actor restarted")
+    proposer_backoff: float = Field(2.0, gt=0, description="seconds before retrying a failed proposer; doubles per "
+                                                           "consecutive failure (cap 60 s); 6 in a row retire it")
     checkpoint_every: int = Field(50, ge=1, description="registered samples between database checkpoints")
     mode: Literal["evolve", "best_of_n", "random_mutation"] = Field(
         "evolve", description="evolve (FunSearch); best_of_n (always prompt from the seed); random_mutation (no LLM)")

@@ -24,6 +24,7 @@ class FailureKind(str, enum.Enum):
     BAD_OUTPUT = "bad_output"              # not strict JSON, NaN/inf, or not the problem's shape
     INVALID_SOLUTION = "invalid_solution"  # the trusted score() rejected the solution
     SANDBOX_ERROR = "sandbox_error"        # the harness could not run the candidate (not its fault)
+    PROPOSER_ERROR = "proposer_error"      # the model call failed (server down, actor crashed, hung past its timeout)
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ class Progress:
         if outcome.failure is None:
             t.extracted += 1
             t.compiled += 1
-        elif outcome.failure is not FailureKind.NO_CODE:
+        elif outcome.failure in (FailureKind.SYNTAX_ERROR, FailureKind.WRONG_SIGNATURE):
             t.extracted += 1
             self.count_failure(outcome.failure)
         else:
@@ -117,7 +117,6 @@ class Progress:
 
     def on_evaluation(self, model: str, result: EvalResult, new_best: bool) -> None:
         t = self.tally(model)
-        self.eval_seconds += result.seconds
         if result.valid or result.failure in (FailureKind.INVALID_SOLUTION, FailureKind.BAD_OUTPUT,
                                               FailureKind.OUTPUT_TOO_LARGE):
             t.ran += 1

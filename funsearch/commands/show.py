@@ -23,7 +23,7 @@ def summarise(run_dir: Path) -> dict:
             "SELECT failure, COUNT(*) AS n FROM samples GROUP BY failure ORDER BY n DESC")}
         funnel = store.query(f"""
             SELECT s.model AS model, COUNT(*) AS samples,
-                   SUM(s.failure IS NULL OR s.failure != 'no_code') AS extracted,
+                   SUM(s.failure IS NULL OR s.failure NOT IN ('no_code', 'proposer_error')) AS extracted,
                    SUM(s.source IS NOT NULL) AS compiles,
                    SUM(s.source IS NOT NULL AND e.valid IS NOT NULL AND
                        (e.failure IS NULL OR e.failure NOT IN ({','.join(repr(f) for f in RUN_FAILURES)}))) AS runs,
@@ -57,6 +57,7 @@ def summarise(run_dir: Path) -> dict:
             "evaluations": evals,
             "ledger": store.meta("ledger"),
             "pool": store.meta("pool"),
+            "utilisation": store.meta("utilisation"),
             "protections": store.meta("protections"),
         }
     finally:
@@ -91,6 +92,10 @@ def render(info: dict) -> str:
         lines.append(f"cost measured ({ledger['measured_hw']}): ${t['measured_dollars']:.5f}, "
                      f"{t['measured_gpu_seconds']:.1f} device-s | modelled ({ledger['modelled_hw'] or ledger['measured_hw']}): "
                      f"${t['modelled_dollars']:.5f}, {t['modelled_gpu_seconds']:.2f} device-s | wall {t['wall_seconds']:.0f} s")
+    u = info.get("utilisation")
+    if u:
+        lines.append(f"utilisation: proposers {100 * u['proposers']:.0f}% ({u['proposer_count']}), "
+                     f"evaluators {100 * u['evaluators']:.0f}% ({u['evaluator_count']}) over {u['wall_seconds']:.0f} s")
     stats = (info.get("pool") or {}).get("stats")
     if stats:
         lines.append("pool: " + json.dumps(stats, default=str))

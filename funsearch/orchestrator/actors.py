@@ -11,7 +11,7 @@ from funsearch.proposers.base import Completion, SamplingParams
 from funsearch.records import EvalResult
 
 
-@ray.remote(max_restarts=3, max_task_retries=0)
+@ray.remote(max_restarts=-1, max_task_retries=0)
 class ProposerActor:
     """One proposer model (a size) behind a backend."""
 

@@ -128,7 +128,7 @@ class SearchLoop:
 
     # --- the loop ----------------------------------------------------------------
     def run(self) -> None:
-        cfg = self.cfg
+        self.loop_started = time.monotonic()
         while True:
             self._dispatch_evaluations()
             self._register_ready()
@@ -142,8 +142,10 @@ class SearchLoop:
                     break
                 if self.next_register < self.next_sample:  # waiting on nothing: must not happen
                     raise RuntimeError("search loop stalled with unregistered samples")
+                time.sleep(0.05)  # every proposer is backing off after errors
                 continue
             ready, _ = ray.wait(pending, num_returns=1, timeout=1.0)
+            self.pool.reap_hung(self.cfg.proposer_timeout)
             for ref in ready:
                 if ref in self.eval_refs:
                     self._on_evaluation(ref)
@@ -152,6 +154,8 @@ class SearchLoop:
         self._register_ready(final=True)
 
     def _stop_check(self) -> str:
+        if self.pool.all_dead():
+            return "proposers-failed"
         if self.pool.replay_exhausted(self.next_sample):
             return "replay-exhausted"
         if self.cfg.samples is not None and self.next_sample >= self.cfg.samples:
@@ -184,14 +188,17 @@ class SearchLoop:
     def _on_completions(self, ref) -> None:
         request, completions, error = self.pool.collect(ref)
         if error is not None:
-            self.echo(f"proposer {request.size} failed: {error}")
+            self.echo(f"proposer {request.size} (actor {request.slot}) failed: {error}")
             completions = [Completion(text="", usage=search.zero_usage(), model=request.size,
-                                      seed=request.params.seed + i, finish_reason="error")
+                                      seed=request.params.seed + i, finish_reason="error", extra={"error": error})
                            for i in range(request.n)]
         for i, completion in enumerate(completions[: request.n]):
             sample_id = request.first_sample + i
             outcome = search.extract(sample_id, completion, self.problem.function_name,
                                      self.problem.parameters, request.header)
+            if completion.finish_reason == "error":
+                outcome = search.SampleOutcome(sample_id, None, None, FailureKind.PROPOSER_ERROR,
+                                               completion.extra.get("error", ""))
             self.progress.on_completion(request.size, completion, outcome)
             costs = self.accounts.charge_sample(request.size, completion)
             row = {"id": sample_id, "island": request.island, "parent_ids": request.parent_ids,
@@ -227,6 +234,7 @@ class SearchLoop:
         except ray.exceptions.RayError as exc:  # the actor died (restarted by Ray): record, don't retry forever
             result = EvalResult.failed(FailureKind.SANDBOX_ERROR, f"evaluator died: {type(exc).__name__}")
         self.eval_by_hash[h] = result
+        self.progress.eval_seconds += result.seconds
         self.accounts.charge_evaluation(result)
         first = min((sid for sid, row in self.outcomes.items() if row["program_hash"] == h), default=-2)
         self.store.add_evaluation(self._eval_row(first, h, result))
@@ -288,6 +296,14 @@ class SearchLoop:
         snapshot = ray.get(self.db.snapshot.remote())
         self.store.add_checkpoint(self.next_register - 1, snapshot, {"pool": self.pool.state()})
         self.store.set_meta("ledger", self.accounts.to_dict())
+
+    def utilisation(self) -> dict:
+        """Busy fraction of each side since the loop started (proposer engine seconds, evaluation seconds)."""
+        wall = max(time.monotonic() - getattr(self, "loop_started", time.monotonic()), 1e-9)
+        return {"wall_seconds": wall,
+                "proposers": self.progress.llm_seconds / (wall * self.pool.size()),
+                "evaluators": self.progress.eval_seconds / (wall * len(self.evaluators)),
+                "proposer_count": self.pool.size(), "evaluator_count": len(self.evaluators)}
 
     def echo_progress(self) -> None:
         self.echo("\r" + self.progress.line(self.accounts.describe()) if sys.stderr.isatty() else

@@ -6,6 +6,7 @@ cost-aware bandit, or (in replay) by what the recorded run used.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,10 @@ class Pool:
         self.busy: set[int] = set()
         self.choice: str | None = None
         self.stop_by_size: dict[str, tuple[str, ...]] = {}
+        self.errors: dict[int, int] = {}          # consecutive failed calls per slot
+        self.ready_at: dict[int, float] = {}      # backoff: slot unusable before this monotonic time
+        self.dead: set[int] = set()               # slots given up on
+        self.sent_at: dict = {}                   # ref -> monotonic time it was sent
 
     def size(self) -> int:
         return len(self.slots)
@@ -112,10 +117,18 @@ class Pool:
         """A free actor of the size chosen for the next request, or None (wait)."""
         if self.choice is None:
             self.choice = self.replay_models[sample_id] if self.replay_models is not None else self.policy.choose()
-        for slot, size in enumerate(self.slots):
-            if size == self.choice and slot not in self.busy:
+        now = time.monotonic()
+        candidates = [slot for slot, size in enumerate(self.slots) if size == self.choice and slot not in self.dead]
+        if not candidates:  # every actor of this size is gone: let the policy pick again among the living
+            self.choice = None
+            return None
+        for slot in candidates:
+            if slot not in self.busy and self.ready_at.get(slot, 0.0) <= now:
                 return slot
         return None
+
+    def all_dead(self) -> bool:
+        return len(self.dead) == len(self.slots)
 
     def submit(self, slot: int, prompt: str, header: str, params: SamplingParams, n: int, first_sample: int,
                island: int, parent_ids: list[int]) -> None:
@@ -123,17 +136,37 @@ class Pool:
                           tuple(parent_ids))
         ref = self.actors[slot].complete.remote(prompt, params, n)
         self.refs[ref] = request
+        self.sent_at[ref] = time.monotonic()
         self.busy.add(slot)
         self.choice = None
 
     def collect(self, ref) -> tuple[Request, list[Completion], str | None]:
+        """The completions of a finished call, or the one-line error that ended it (then back off)."""
         request = self.refs.pop(ref)
+        self.sent_at.pop(ref, None)
         self.busy.discard(request.slot)
         try:
-            return request, ray.get(ref), None
+            completions = ray.get(ref)
         except ray.exceptions.RayError as exc:
-            cause = getattr(exc, "cause", None) or exc
-            return request, [], " ".join(str(cause).split())[:300]
+            from funsearch.errors import describe
+            slot = request.slot
+            self.errors[slot] = self.errors.get(slot, 0) + 1
+            if self.errors[slot] > self.MAX_CONSECUTIVE_ERRORS:
+                self.dead.add(slot)
+            self.ready_at[slot] = time.monotonic() + min(60.0, self.cfg.proposer_backoff * 2.0 ** (self.errors[slot] - 1))
+            return request, [], describe(exc)
+        self.errors[request.slot] = 0
+        return request, completions, None
+
+    MAX_CONSECUTIVE_ERRORS = 5
+
+    def reap_hung(self, timeout: float) -> None:
+        """Kill (Ray restarts it) an actor whose call has been silent past `timeout`; the call then fails."""
+        now = time.monotonic()
+        for ref, sent in list(self.sent_at.items()):
+            if now - sent > timeout:
+                self.sent_at.pop(ref)
+                ray.kill(self.actors[self.refs[ref].slot], no_restart=False)
 
     def in_flight_samples(self) -> list[tuple[str, int]]:
         return [(r.size, r.n) for r in self.refs.values()]

@@ -84,6 +84,7 @@ def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = Fa
     store.set_meta("ledger", loop.accounts.to_dict())
     store.set_meta("per_model", {m: t.as_dict() for m, t in loop.progress.per_model.items()})
     store.set_meta("pool", loop.pool.state())
+    store.set_meta("utilisation", loop.utilisation())
     total = store.count("samples")
     metrics = {}
     if best is not None:
