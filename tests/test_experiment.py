@@ -1,0 +1,78 @@
+"""Experiment configs: the shipped files validate; every bad field gives one line naming the field."""
+from pathlib import Path
+
+import pytest
+
+from funsearch.budget import BudgetUnit
+from funsearch.experiment import ExperimentError, load_experiment, parse_experiment
+
+ROOT = Path(__file__).resolve().parent.parent
+DROP = object()
+BASE = {"name": "x", "problems": ["problems/bin_packing.py"], "sizes": ["small", "mid"], "budgets": ["$0.1", "$0.2"]}
+
+
+def bad(**changes) -> str:
+    data = {**BASE, **changes}
+    data = {k: v for k, v in data.items() if v is not DROP}
+    with pytest.raises(ExperimentError) as info:
+        parse_experiment(data, "e.toml")
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_defaults_and_derived_fields():
+    exp = parse_experiment(BASE)
+    assert exp.seeds == (0, 1, 2)
+    assert exp.baselines == ("best_of_n", "single_island", "random_mutation")
+    assert exp.budget_unit is BudgetUnit.DOLLARS
+    assert exp.budget_amounts == (0.1, 0.2)
+    assert exp.llm_baseline_size == "small"
+    assert exp.out_dir() == Path("sweeps/x")
+    assert exp.out_dir("elsewhere") == Path("elsewhere")
+    assert parse_experiment({**BASE, "seeds": 4}).seeds == (0, 1, 2, 3)
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"budgets": ["$0.1", "10gpu-s"]}, "e.toml: budgets: all budgets must be in one unit, got dollars, gpu_seconds"),
+    ({"budgets": ["$0.2", "$0.1"]}, "e.toml: budgets: must be in ascending order"),
+    ({"budgets": ["30m"]}, "e.toml: budgets: unit wall_seconds cannot be read"),
+    ({"budgets": ["lots"]}, "e.toml: budgets: invalid budget 'lots'"),
+    ({"budgets": []}, "e.toml: budgets: needs at least one entry"),
+    ({"sizes": ["small", "small"]}, "e.toml: sizes: has repeated entries"),
+    ({"seeds": 0}, "e.toml: seeds: a seed count must be >= 1"),
+    ({"baselines": ["best_of_n", "greedy"]}, "e.toml: baselines.1: Input should be"),
+    ({"backend": "scripted"}, "e.toml: scripted_file: needed with backend scripted"),
+    ({"backend": "openai"}, "e.toml: base_url: needed with backend openai"),
+    ({"baseline_size": "xl"}, "e.toml: baseline_size: 'xl' is not one of sizes"),
+    ({"budgets": ["10gpu-s"], "price_as": None}, "e.toml: price_as: GPU-second budgets need"),
+    ({"max_samples": 0}, "e.toml: max_samples: Input should be greater than or equal to 1"),
+    ({"islands": 1}, "e.toml: islands: "),
+    ({"name": DROP}, "e.toml: name: Field required"),
+    ({"colour": "red"}, "e.toml: colour: Extra inputs are not permitted"),
+])
+def test_errors_name_the_field(changes, expected):
+    assert bad(**changes).startswith(expected)
+
+
+def test_load_checks_files_and_toml(tmp_path):
+    path = tmp_path / "e.toml"
+    path.write_text('name = "x"\nproblems = ["nowhere.py"]\nsizes = ["small"]\nbudgets = ["$1"]\n')
+    with pytest.raises(ExperimentError, match=r"problems: no such file nowhere.py$"):
+        load_experiment(path)
+    assert load_experiment(path, check_files=False).problems == ("nowhere.py",)
+    path.write_text("name = \n")
+    with pytest.raises(ExperimentError, match="not valid TOML"):
+        load_experiment(path)
+    with pytest.raises(ExperimentError, match="no experiment file"):
+        load_experiment(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("name", ["smoke.toml", "size_vs_budget.toml", "smoke_real.toml"])
+def test_shipped_experiments_validate(name, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    exp = load_experiment(ROOT / "experiments" / name)
+    assert len(exp.seeds) >= 2 and set(exp.baselines) == {"best_of_n", "single_island", "random_mutation"}
+    if name == "size_vs_budget.toml":
+        assert {"small", "mid"} <= set(exp.sizes) and len(exp.seeds) >= 3 and exp.price_as == "h100"
+        assert {Path(p).name for p in exp.problems} == {"bin_packing.py", "tsp.py"}
