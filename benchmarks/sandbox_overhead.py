@@ -39,6 +39,26 @@ print(json.dumps([ns[sys.argv[3]](inst) for inst in instances]))
 """
 
 
+def tree_cpu(root: int) -> float:
+    """CPU seconds (self + reaped children) of a process tree, from /proc (clock ticks)."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                table[int(name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+            except (OSError, ValueError, IndexError):
+                pass
+    def inside(pid):
+        while pid in table and pid > 1:
+            if pid == root:
+                return True
+            pid = table[pid][0]
+        return False
+    return sum(ticks for pid, (_, ticks) in table.items() if inside(pid)) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(fn, n: int) -> list[float]:
     out = []
     for _ in range(n):
@@ -77,7 +97,10 @@ def main() -> None:
     with Evaluator(problem, slot=0) as ev:
         on = sum(p.on for p in ev.protections)
         assert ev.evaluate(TRIVIAL, split=SPLIT).valid
+        root = ev._server.proc.pid
+        cpu0, own0 = tree_cpu(root), time.process_time()
         fork_t = timed(lambda: ev.evaluate(TRIVIAL, split=SPLIT), args.n)
+        cpu_per_eval = (tree_cpu(root) - cpu0 + time.process_time() - own0) / args.n
         cpu = [ev.evaluate(TRIVIAL, split=SPLIT).cpu_seconds for _ in range(50)]
     print(f"hardened fork server ({on}/{len(ev.protections)} protections on): {ms(fork_t)}   child CPU median "
           f"{statistics.median(cpu) * 1e3:.3f} ms")
@@ -110,6 +133,8 @@ def main() -> None:
     print(f"fork server vs in-process: {statistics.median(fork_t) / statistics.median(direct):.1f}x slower")
     print(f"evaluations/s, one slot sequential: {one_slot_rate:.0f}")
     print(f"evaluations/s, two slots in parallel for {elapsed:.1f}s: {rate:.0f} (target >= 400)")
+    print(f"total CPU per evaluation (harness + server + child, from /proc): {cpu_per_eval * 1e3:.2f} ms "
+          f"-> at most {2 / cpu_per_eval:.0f} evaluations/s on 2 idle cores")
     print(f"load average at end: {os.getloadavg()[0]:.2f}  (other work on this machine inflates every figure)")
 
 
