@@ -19,7 +19,6 @@ import json
 import os
 import resource
 import select
-import shutil
 import signal
 import struct
 import sys
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 
 from funsearch.sandbox import child as child_mod
 from funsearch.sandbox.limits import SandboxLimits
+from funsearch.sandbox.reaper import Reaper, cpu_seconds
 from funsearch.sandbox.wire import decode_strict, pack_frame, read_frame, write_all
 
 _PR_SET_PDEATHSIG = 1
@@ -41,30 +41,6 @@ def _high_fd(fd: int) -> int:
     new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
     os.close(fd)
     return new
-
-
-def _cpu_seconds(pid: int) -> float:
-    """CPU seconds of a live process, read by the server (not reported by the child) from schedstat."""
-    try:
-        with open(f"/proc/{pid}/schedstat", "rb") as fh:
-            return int(fh.read().split()[0]) / 1e9
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
-def _proc_table() -> dict[int, tuple[int, str]]:
-    """pid -> (ppid, state) for every process visible in /proc."""
-    table = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-            table[int(name)] = (int(fields[1]), fields[0].decode())
-        except (OSError, IndexError, ValueError):
-            continue
-    return table
 
 
 class Server:
@@ -104,6 +80,7 @@ class Server:
             except Exception as exc:
                 self.steps["seccomp"] = f"{type(exc).__name__}: {exc}"
         self.instances: dict[str, list] = {}
+        self.reaper = Reaper(self.me, self.pidns, self.workdir)
 
     def _import_problem(self, config: dict) -> dict:
         for name in ("numpy",):
@@ -166,7 +143,7 @@ class Server:
         os.waitpid(spare.pid, 0)
         for fd in (spare.pidfd, spare.out_r, spare.res_r, spare.cmd_w):
             os.close(fd)
-        self.sweep()
+        self.reaper.sweep()
 
     def run_child(self, spare: "Spare", command: bytes, n_instances: int):
         """Hand a command to a spare child and supervise it. Returns (header, results, finish): `finish()`
@@ -216,7 +193,7 @@ class Server:
                     out += chunk[: lim.stdout_bytes - len(out)]
             if exited or overflow or finished:
                 break
-        cpu = _cpu_seconds(pid) if finished else 0.0
+        cpu = cpu_seconds(pid) if finished else 0.0
         if timed_out or overflow or finished:
             for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
                 try:
@@ -247,15 +224,15 @@ class Server:
         def finish() -> int:
             os.wait4(pid, 0) if not reaped else None
             os.close(spare.pidfd)
-            killed = self.sweep()
+            killed = self.reaper.sweep()
             drain()
             os.close(out_r)
             os.close(res_r)
-            self.wipe_workdir()
+            self.reaper.wipe_workdir()
             return killed
 
         header = {"timed_out": timed_out, "overflow": overflow, "finished": finished, "exit_code": 0}
-        if finished and self._alone(pid):
+        if finished and self.reaper.alone(pid):
             reaped = False
             header.update(cpu=cpu, wall=time.perf_counter() - start, stdout=out.decode("utf-8", "replace"),
                           leftovers=0)
@@ -267,63 +244,6 @@ class Server:
         header["leftovers"] = finish()
         header.update(overflow=overflow, stdout=out.decode("utf-8", "replace"))
         return header, bytes(results[:result_cap]), lambda: 0
-
-    def _alone(self, pid: int) -> bool:
-        """True when no process but the (dying) child, the server and bwrap's init exists in the sandbox."""
-        table = _proc_table()
-        if self.pidns:
-            return all(p in (1, self.me, pid) for p in table)
-        return not any(p not in (self.me, pid) and self._descends(p, table) for p in table)
-
-    def sweep(self) -> int:
-        """SIGKILL and reap every process left from the candidate; returns how many were killed."""
-        killed: set[int] = set()
-        give_up = time.perf_counter() + 5.0
-        while True:
-            table = _proc_table()
-            if self.pidns:
-                victims = [p for p in table if p not in (1, self.me)]
-            else:
-                victims = [p for p in table if p != self.me and self._descends(p, table)]
-            while True:  # reap whatever already died (orphans come to us: we are the subreaper)
-                try:
-                    pid, _ = os.waitpid(-1, os.WNOHANG)
-                except ChildProcessError:
-                    break
-                if pid == 0:
-                    break
-            if not victims or time.perf_counter() > give_up:
-                return len(killed)
-            for p in victims:
-                if table[p][1] != "Z":
-                    try:
-                        os.kill(p, signal.SIGKILL)
-                        killed.add(p)
-                    except OSError:
-                        pass
-            time.sleep(0.0002)
-
-    def _descends(self, pid: int, table: dict) -> bool:
-        seen = 0
-        while pid in table and seen < 4096:
-            pid = table[pid][0]
-            if pid == self.me:
-                return True
-            seen += 1
-        return False
-
-    def wipe_workdir(self) -> None:
-        with os.scandir(self.workdir) as entries:
-            names = [e.name for e in entries]
-        for name in names:
-            path = os.path.join(self.workdir, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
 
     # --- protocol ----------------------------------------------------------------------------
     def serve(self) -> None:
