@@ -74,7 +74,7 @@ class Accounts:
             self.ledger.charge_evaluation(row["cpu_seconds"] or 0.0, row["seconds"] or 0.0)
         saved = store.meta("ledger") or {}
         wall = (saved.get("totals") or {}).get("wall_seconds", 0.0)
-        self.ledger._wall_base = float(wall)
+        self.ledger.carry_wall_seconds(float(wall))
         self.tick()
 
     def to_dict(self) -> dict:

@@ -15,6 +15,7 @@ from typing import Callable
 import ray
 
 from funsearch.config import RunConfig
+from funsearch.orchestrator.accounts import Accounts
 from funsearch.orchestrator.loop import RunSummary, SearchLoop, init_ray
 from funsearch.problem import load_problem
 from funsearch.records import EvalResult, FailureKind, InstanceOutcome
@@ -108,6 +109,7 @@ def restore(loop: SearchLoop, store: RunStore, checkpoint) -> None:
             loop.registered_hashes.add(row["program_hash"])
     for row in store.evaluations("WHERE sample_id = -1"):
         loop.registered_hashes.add(row["program_hash"])
+    loop.accounts = Accounts(loop.cfg)  # fresh: the stored rows (baseline included) are charged exactly once
     loop.accounts.restore_from_store(store)
     samples = store.samples("WHERE id > ?", (last,))
     for row in samples:

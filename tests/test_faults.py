@@ -1,0 +1,92 @@
+"""Faults: a driver killed with SIGKILL resumes losing nothing; a dead proposer fails samples, not the run."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from funsearch.config import make_config
+from funsearch.orchestrator import run_search
+from funsearch.store import RunStore
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBLEM = ROOT / "problems" / "bin_packing.py"
+
+
+def distinct_completions(n: int) -> list[str]:
+    """n different valid programs (distinct ASTs), so every sample is evaluated."""
+    return [f"    return -(bins - item) + {k / 1000:.3f} * (bins == bins.max())\n" for k in range(n)]
+
+
+def count_rows(db: Path, table: str) -> int:
+    try:
+        con = sqlite3.connect(db, timeout=5)
+        try:
+            return con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_sigkill_mid_run_then_resume_loses_nothing_and_counts_once(tmp_path):
+    script = tmp_path / "completions.json"
+    script.write_text(json.dumps(distinct_completions(150)))
+    out = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "funsearch", "run", str(PROBLEM), "--backend", "scripted", "--scripted",
+           str(script), "--samples", "150", "--islands", "3", "--seed", "5", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 180
+    db = None
+    while time.monotonic() < deadline:
+        found = list(out.glob("*/run.sqlite"))
+        if found and count_rows(found[0], "samples") >= 40:
+            db = found[0]
+            break
+        time.sleep(0.05)
+    assert db is not None, "the run never got going"
+    os.kill(proc.pid, signal.SIGKILL)  # the driver only; Ray's own processes notice it is gone
+    proc.wait(timeout=30)
+    run_dir = db.parent
+
+    store = RunStore(run_dir)
+    before_samples = {s["id"]: s["completion"] for s in store.samples()}
+    before_evals = {e["program_hash"]: e["score"] for e in store.evaluations()}
+    store.close()
+    assert 40 <= len(before_samples) < 150
+
+    cfg = json.loads((run_dir / "config.json").read_text())
+    summary = run_search(make_config(**cfg), run_dir, resume=True, echo=lambda line: None)
+
+    store = RunStore(run_dir)
+    samples = store.samples()
+    evaluations = store.evaluations()
+    programs = store.programs()
+    ledger = store.meta("ledger")
+    store.close()
+    assert [s["id"] for s in samples] == list(range(150))
+    for sid, completion in before_samples.items():  # nothing recorded before the kill was lost or changed
+        assert samples[sid]["completion"] == completion
+    after_evals = {e["program_hash"]: e["score"] for e in evaluations}
+    assert all(after_evals[h] == score for h, score in before_evals.items())
+    valid_hashes = {e["program_hash"] for e in evaluations if e["valid"]} - {evaluations[0]["program_hash"]}
+    assert valid_hashes <= {p["hash"] for p in programs}  # every evaluated valid program is in the database
+    assert len(evaluations) == len({e["program_hash"] for e in evaluations})  # no program evaluated twice
+    assert ledger["totals"]["samples"] == 150  # each sample charged once across both sessions
+    assert ledger["totals"]["evaluations"] == len(evaluations)
+    assert summary.samples == 150
+
+
+def test_unreachable_proposer_fails_samples_and_the_run_stops_cleanly(tmp_path):
+    cfg = make_config(problem=str(PROBLEM), backend="openai", base_url="http://127.0.0.1:9", samples=20,
+                      islands=1, proposer_backoff=0.01)
+    summary = run_search(cfg, tmp_path / "run", echo=lambda line: None)
+    store = RunStore(tmp_path / "run")
+    samples = store.samples()
+    store.close()
+    assert summary.stop_reason == "proposers-failed"
+    assert samples and {s["failure"] for s in samples} == {"proposer_error"}
+    assert all(s["message"] for s in samples)
