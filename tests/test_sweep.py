@@ -1,0 +1,130 @@
+"""Sweeps: the grid of cells, budget checkpoints from ledger rows (pure), and the smoke experiment end to end."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from funsearch.budget import BudgetUnit
+from funsearch.experiment import load_experiment, parse_experiment
+from funsearch.sweep import NO_SIZE, budget_checkpoints, cell_config, expand, shuffled_script
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def exp_of(**changes):
+    base = {"name": "t", "problems": ["problems/bin_packing.py"], "sizes": ["small", "mid"],
+            "budgets": ["$0.01", "$0.02"], "seeds": [0, 1]}
+    return parse_experiment({**base, **changes})
+
+
+def test_grid_has_sizes_times_seeds_plus_baselines():
+    cells = expand(exp_of())
+    assert len(cells) == 2 * (2 + 3)
+    keys = {c.key for c in cells}
+    assert len(keys) == len(cells)
+    assert "bin_packing__small__evolve__s0" in keys and "bin_packing__mid__evolve__s1" in keys
+    assert "bin_packing__random_mutation__s1" in keys and "bin_packing__small__best_of_n__s0" in keys
+    assert all(c.budget_index == 1 for c in cells)
+    assert {c.size for c in cells if c.mode == "random_mutation"} == {NO_SIZE}
+
+
+def test_cell_configs_map_baselines_to_run_modes():
+    exp = exp_of(baseline_size="mid", islands=4, max_samples=30)
+    by_key = {c.key: c for c in expand(exp)}
+    single = cell_config(exp, by_key["bin_packing__mid__single_island__s0"])
+    assert (single.mode, single.islands, single.model_sizes) == ("evolve", 1, ("mid",))
+    evolve = cell_config(exp, by_key["bin_packing__small__evolve__s1"])
+    assert (evolve.mode, evolve.islands, evolve.seed, evolve.budget, evolve.samples) == ("evolve", 4, 1, "$0.02", 30)
+    assert cell_config(exp, by_key["bin_packing__mid__best_of_n__s0"]).mode == "best_of_n"
+    assert cell_config(exp, by_key["bin_packing__random_mutation__s0"]).mode == "random_mutation"
+
+
+def test_scripted_order_depends_on_seed_only():
+    texts = [str(i) for i in range(10)]
+    assert shuffled_script(texts, 1) == shuffled_script(texts, 1)
+    assert shuffled_script(texts, 1) != shuffled_script(texts, 2)
+    assert sorted(shuffled_script(texts, 3)) == texts
+
+
+def sample(i, cost, tokens=10, failure=None, hash_=None):
+    return {"id": i, "prompt_tokens": tokens, "completion_tokens": 0, "failure": failure, "program_hash": hash_,
+            "measured_cost": cost / 10, "modelled_cost": cost}
+
+
+def evaluation(sid, cost, score, valid=1, hash_="h"):
+    return {"sample_id": sid, "program_hash": hash_, "valid": valid, "score": score, "measured_cost": 0.0,
+            "modelled_cost": cost}
+
+
+def test_checkpoints_walk_cumulative_cost_and_best_score():
+    samples = [sample(0, 1.0, hash_="a"), sample(1, 1.0, failure="no_code"), sample(2, 1.0, hash_="b"),
+               sample(3, 1.0, hash_="c", failure="runtime_error")]
+    evals = [evaluation(-1, 0.5, -10.0, hash_="seed"), evaluation(0, 0.5, -9.0, hash_="a"),
+             evaluation(2, 0.5, -7.0, hash_="b"), evaluation(3, 0.5, None, valid=0, hash_="c")]
+    programs = [{"sample_id": 0, "hash": "a", "score": -9.0}, {"sample_id": 2, "hash": "b", "score": -7.0}]
+    # spend after each sample: seed 0.5, then 2.0, 3.0, 4.5, 6.0
+    cps = budget_checkpoints(samples, evals, programs, [0.4, 2.0, 4.4, 4.5, 10.0], BudgetUnit.DOLLARS)
+    assert [c["samples"] for c in cps] == [0, 1, 2, 3, 4]
+    assert [c["score"] for c in cps] == [-10.0, -9.0, -9.0, -7.0, -7.0]
+    assert [c["hash"] for c in cps] == ["seed", "a", "a", "b", "b"]
+    assert [c["valid"] for c in cps] == [0, 1, 1, 2, 2]
+    assert cps[3]["modelled_cost"] == pytest.approx(4.5)
+    assert cps[3]["measured_cost"] == pytest.approx(0.3)
+    assert [c["reached"] for c in cps] == [True, True, True, True, False]
+    assert budget_checkpoints(samples, evals, programs, [10.0], BudgetUnit.DOLLARS, stop_reason="budget")[0]["reached"]
+
+
+def test_checkpoints_in_tokens_samples_and_gpu_seconds():
+    samples = [sample(0, 1.0, tokens=100, hash_="a"), sample(1, 2.0, tokens=50)]
+    evals = [evaluation(-1, 0.5, -10.0, hash_="s"), evaluation(0, 0.5, -5.0, hash_="a")]
+    programs = [{"sample_id": 0, "hash": "a", "score": -5.0}]
+    assert [c["samples"] for c in budget_checkpoints(samples, evals, programs, [99, 150], BudgetUnit.TOKENS)] == [0, 2]
+    assert [c["score"] for c in budget_checkpoints(samples, evals, programs, [1, 2], BudgetUnit.SAMPLES)] == [-5.0, -5.0]
+    # $1 at $3600/h is one GPU-second; evaluations add no GPU-seconds
+    gpu = budget_checkpoints(samples, evals, programs, [1.0, 2.9, 3.0], BudgetUnit.GPU_SECONDS, price_per_hour=3600)
+    assert [c["samples"] for c in gpu] == [1, 1, 2]
+
+
+@pytest.fixture(scope="module")
+def smoke_sweep(tmp_path_factory):
+    """The shipped smoke experiment, run once through the CLI with the scripted backend."""
+    out = tmp_path_factory.mktemp("smoke")
+    cmd = [sys.executable, "-m", "funsearch", "sweep", "experiments/smoke.toml", "--out", str(out), "--parallel", "2"]
+    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    return out, cmd, first
+
+
+def test_smoke_sweep_writes_results_and_report(smoke_sweep):
+    out, _, first = smoke_sweep
+    exp = load_experiment(ROOT / "experiments" / "smoke.toml", check_files=False)
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    cells = expand(exp)
+    assert {r["cell"] for r in rows} == {c.key for c in cells}
+    assert len(rows) == len(cells) * len(exp.budgets)
+    assert {r["mode"] for r in rows} == {"evolve", "best_of_n", "single_island", "random_mutation"}
+    for r in rows:
+        assert float(r["score"]) <= -51.0 and r["metric_name"] == "excess_bins_pct"
+        assert float(r["spent"]) <= float(r["budget_amount"]) * (1 + 1e-9)
+    evolve = [r for r in rows if r["mode"] == "evolve"]
+    assert all(int(r["samples"]) >= 1 and int(r["tokens"]) > 0 for r in evolve)
+    assert max(float(r["score"]) for r in evolve) > -51.9      # the scripted improvements beat best fit
+    report = (out / "report.md").read_text()
+    assert "| $0.00004 | **small** |" in report
+    for png in ("bin_packing_metric.png", "bin_packing_funnel.png", "bin_packing_improvement.png"):
+        assert (out / png).stat().st_size > 5000 and f"]({png})" in report
+    assert json.loads((out / "experiment.json").read_text())["name"] == "smoke"
+
+
+def test_smoke_sweep_rerun_skips_finished_cells(smoke_sweep):
+    out, cmd, _ = smoke_sweep
+    before = (out / "results.csv").read_text()
+    again = subprocess.run(cmd + ["--no-report"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "8 of 8 cells already finished (skipped)" in again.stderr
+    assert "running" not in again.stderr and "started" not in again.stderr
+    assert (out / "results.csv").read_text() == before
