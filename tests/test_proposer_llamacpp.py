@@ -37,7 +37,7 @@ def small():
 
 def test_build_has_no_amx_and_decodes_in_a_child_process():
     assert AMX_FLAG not in check_build("refuse")
-    spec, path = real_model("tiny")
+    spec, path = real_model("small")
     code = ("import llama_cpp; m = llama_cpp.Llama(model_path=%r, n_ctx=256, n_threads=1, verbose=False); "
             "print(m.create_completion('Hello', max_tokens=1, seed=0)['usage']['completion_tokens'])" % path)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
