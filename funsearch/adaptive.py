@@ -100,14 +100,14 @@ def fit_posterior(observations: dict[tuple[str, int], list[float]], sizes, budge
                   prior_scale: float | None = None, prior_n: float = 2.0) -> Posterior:
     """The posterior of every cell from observations {(size, budget index): [scores of runs]}.
 
-    prior_scale: prior seed-to-seed standard deviation (default: a quarter of the range of all observations,
+    prior_scale: prior seed-to-seed standard deviation (default: a tenth of the range of all observations,
     or 1 without any); it counts as `prior_n` observations' worth of evidence about sigma.
     """
     sizes, budgets = tuple(sizes), tuple(float(b) for b in budgets)
     S, B = len(sizes), len(budgets)
     all_values = [v for vs in observations.values() for v in vs]
     if prior_scale is None:
-        prior_scale = 0.25 * (max(all_values) - min(all_values)) if len(all_values) > 1 else 1.0
+        prior_scale = 0.1 * (max(all_values) - min(all_values)) if len(all_values) > 1 else 1.0
     prior_scale = max(prior_scale, 1e-9)
     n = np.zeros((S, B))
     mean = np.zeros((S, B))
@@ -155,9 +155,17 @@ class Choice:
     gain_per_cost: float
 
 
-def choose_next(post: Posterior, overhead: float = 0.0) -> Choice:
-    """The (size, budget) run with the largest expected information gain per unit of cost."""
-    gains = np.array([[cell_gain(post, i, j) for j in range(len(post.budgets))] for i in range(len(post.sizes))])
+def choose_next(post: Posterior, overhead: float = 0.0, target: float | None = None) -> Choice:
+    """The (size, budget) run with the largest expected information gain per unit of cost.
+
+    With a target confidence, budgets whose best size is already that probable count a tenth: the
+    information that matters is where the stopping rule still waits.
+    """
+    weight = np.ones(len(post.budgets))
+    if target is not None:
+        weight[post.prob_best().max(axis=0) >= target] = 0.1
+    gains = np.array([[weight[j] * cell_gain(post, i, j) for j in range(len(post.budgets))]
+                      for i in range(len(post.sizes))])
     cumulative = np.cumsum(gains, axis=1)                                  # a run to j informs every b <= j
     cost = np.asarray(post.budgets) + overhead
     per_cost = cumulative / cost[None, :]

@@ -361,7 +361,7 @@ class Sweep:
                     if reason:
                         self.echo(f"adaptive {Path(problem).stem}: stopped ({reason}) after {len(cells)} runs; {answer}")
                         break
-                    choice = adaptive.choose_next(post)
+                    choice = adaptive.choose_next(post, target=exp.target_confidence)
                     todo, choice_gain = [(choice.size, choice.budget_index)], [choice.gain]
                     self.echo(f"adaptive {Path(problem).stem}: confidence {post.confidence():.2f} [{answer}]; next "
                               f"{choice.size} to {exp.budgets[choice.budget_index]} (expected gain "
