@@ -39,7 +39,7 @@ def run(
     pool_counts: Optional[str] = typer.Option(None, "--pool-counts", help="actors per size, e.g. 1,2"),
     pool_policy: str = typer.Option("fixed", "--pool-policy", help="fixed | bandit"),
     evaluators: int = typer.Option(1, "--evaluators"),
-    threads: int = typer.Option(2, "--threads", help="CPU threads per llama.cpp proposer"),
+    threads: int = typer.Option(1, "--threads", help="CPU threads per llama.cpp proposer"),
     samples_per_prompt: int = typer.Option(1, "--samples-per-prompt"),
     max_tokens: int = typer.Option(400, "--max-tokens"),
     temperature: float = typer.Option(0.8, "--temperature"),
