@@ -29,8 +29,8 @@ class RunConfig(BaseModel):
     base_url: str | None = Field(None, description="OpenAI-compatible server URL (backend=openai)")
     api_key_env: str | None = Field(None, description="environment variable holding the API key (backend=openai)")
     scripted_file: str | None = Field(None, description="JSON list of completion texts (backend=scripted)")
-    threads: int = Field(1, ge=1, description="CPU threads per llama.cpp proposer (1: a second thread on a shared
-                                                  2-core machine makes OpenMP spin and generation ~10x slower)")
+    threads: int = Field(1, ge=1, description="CPU threads per llama.cpp proposer (a second thread on a shared "
+                                              "2-core machine makes OpenMP spin: generation ~10x slower)")
     samples: int | None = Field(None, ge=1, description="stop after this many samples")
     budget: str | None = Field(None, description="stop when the ledger reaches it: 2gpu-h | $5 | 200k-tokens | 30m")
     hardware: str = Field("cpu", description="hardware profile the proposers really run on")
