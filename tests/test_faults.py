@@ -90,3 +90,29 @@ def test_unreachable_proposer_fails_samples_and_the_run_stops_cleanly(tmp_path):
     assert summary.stop_reason == "proposers-failed"
     assert samples and {s["failure"] for s in samples} == {"proposer_error"}
     assert all(s["message"] for s in samples)
+
+
+def test_ctrl_c_stops_cleanly_with_state_saved(tmp_path):
+    script = tmp_path / "completions.json"
+    script.write_text(json.dumps(distinct_completions(150)))
+    out = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "funsearch", "run", str(PROBLEM), "--backend", "scripted", "--scripted",
+           str(script), "--samples", "150", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        found = list(out.glob("*/run.sqlite"))
+        if found and count_rows(found[0], "samples") >= 20:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-2000:]
+    assert "interrupted: state saved; continue with: funsearch run --resume" in err
+    store = RunStore(found[0].parent)
+    try:
+        assert store.meta("stop_reason") == "interrupted"
+        assert store.latest_checkpoint() is not None
+        assert 20 <= store.count("samples") < 150
+    finally:
+        store.close()

@@ -306,8 +306,13 @@ class SearchLoop:
                 "proposer_count": self.pool.size(), "evaluator_count": len(self.evaluators)}
 
     def echo_progress(self) -> None:
-        self.echo("\r" + self.progress.line(self.accounts.describe()) if sys.stderr.isatty() else
-                  self.progress.line(self.accounts.describe()))
+        """The progress line: redrawn in place on a terminal, at most every 2 s otherwise (logs)."""
+        line = self.progress.line(self.accounts.describe())
+        if sys.stderr.isatty():
+            self.echo("\r" + line)
+        elif time.monotonic() - getattr(self, "_last_echo", 0.0) >= 2.0:
+            self._last_echo = time.monotonic()
+            self.echo(line)
 
 
 def params_dict(params: SamplingParams, seed: int) -> dict:
