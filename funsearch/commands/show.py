@@ -23,16 +23,16 @@ def summarise(run_dir: Path) -> dict:
             "SELECT failure, COUNT(*) AS n FROM samples GROUP BY failure ORDER BY n DESC")}
         funnel = store.query(f"""
             SELECT s.model AS model, COUNT(*) AS samples,
-                   SUM(s.failure IS NULL OR s.failure NOT IN ('no_code', 'proposer_error')) AS extracted,
-                   SUM(s.source IS NOT NULL) AS compiles,
-                   SUM(s.source IS NOT NULL AND e.valid IS NOT NULL AND
-                       (e.failure IS NULL OR e.failure NOT IN ({','.join(repr(f) for f in RUN_FAILURES)}))) AS runs,
-                   SUM(COALESCE(e.valid, 0) = 1 AND s.failure IS NULL) AS valid,
-                   SUM(s.failure = 'duplicate') AS duplicates,
-                   SUM(COALESCE(p.new_best, 0)) AS new_best,
-                   SUM(s.prompt_tokens) AS prompt_tokens, SUM(s.completion_tokens) AS completion_tokens,
-                   SUM(s.seconds) AS seconds, SUM(s.measured_cost) AS measured_cost,
-                   SUM(s.modelled_cost) AS modelled_cost
+                   COALESCE(SUM(s.failure IS NULL OR s.failure NOT IN ('no_code', 'proposer_error')), 0) AS extracted,
+                   COALESCE(SUM(s.source IS NOT NULL), 0) AS compiles,
+                   COALESCE(SUM(s.source IS NOT NULL AND e.valid IS NOT NULL AND
+                       (e.failure IS NULL OR e.failure NOT IN ({','.join(repr(f) for f in RUN_FAILURES)}))), 0) AS runs,
+                   COALESCE(SUM(COALESCE(e.valid, 0) = 1 AND s.failure IS NULL), 0) AS valid,
+                   COALESCE(SUM(s.failure = 'duplicate'), 0) AS duplicates,
+                   COALESCE(SUM(COALESCE(p.new_best, 0)), 0) AS new_best,
+                   COALESCE(SUM(s.prompt_tokens), 0) AS prompt_tokens, COALESCE(SUM(s.completion_tokens), 0) AS completion_tokens,
+                   COALESCE(SUM(s.seconds), 0) AS seconds, COALESCE(SUM(s.measured_cost), 0) AS measured_cost,
+                   COALESCE(SUM(s.modelled_cost), 0) AS modelled_cost
             FROM samples s
             LEFT JOIN (SELECT program_hash, MAX(valid) AS valid, MIN(failure) AS failure
                        FROM evaluations GROUP BY program_hash) e ON e.program_hash = s.program_hash
