@@ -30,3 +30,11 @@ def test_proposer_returns_a_v2_function_with_zero_tokens():
     (c,) = MutationProposer().complete(build_prompt(VIEW, [V0, V1]), SamplingParams(seed=3))
     assert c.text.startswith("def priority_v2(") and c.usage.completion_tokens == 0 and c.seed == 3
     ast.parse(c.text)
+
+
+def test_a_constant_free_seed_still_yields_many_distinct_variants():
+    best_fit = "def priority(item, bins):\n    return -(bins - item)\n"
+    variants = {mutate(best_fit, random.Random(seed)) for seed in range(40)}
+    assert len(variants) >= 20
+    for v in variants:
+        ast.parse(v)

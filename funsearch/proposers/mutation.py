@@ -3,7 +3,9 @@
 It reads the prompt like a model would (the parents `f_v0`, `f_v1`, ...), takes
 the last (best) one and applies a few seeded random edits to its AST: numeric
 constants scaled or shifted, comparison operators swapped, `+`/`-` and `*`/`/`
-exchanged, `min`/`max` exchanged. Costs no tokens, so at equal budget it gets
+exchanged, `min`/`max` exchanged, and new terms grown on the returned
+expression (`e * k`, `e + k * p` for a parameter or numeric variable p,
+`e + k * p ** 2`), so even a constant-free seed like best fit can change. Costs no tokens, so at equal budget it gets
 many more samples than a model: the baseline an LLM must beat.
 """
 from __future__ import annotations
@@ -75,14 +77,42 @@ class _Mutator(ast.NodeTransformer):
         return node
 
 
+def _numeric_names(fn: ast.FunctionDef) -> list[str]:
+    """Parameters and assigned local names: the variables a grown term may use."""
+    names = [a.arg for a in fn.args.args]
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign):
+            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return list(dict.fromkeys(names))
+
+
+def _grow(tree: ast.Module, rng: random.Random) -> bool:
+    """Replace the value of one return statement e by a random extension of it."""
+    fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
+    returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None] if fn else []
+    if not returns:
+        return False
+    ret = rng.choice(returns)
+    k = ast.Constant(round(rng.choice((-1, 1)) * 10 ** rng.uniform(-2, 0.5), 4))
+    var = ast.Name(rng.choice(_numeric_names(fn)), ast.Load())
+    term = rng.choice((
+        lambda e: ast.BinOp(e, ast.Mult(), ast.Constant(round(rng.uniform(0.5, 2.0), 3))),
+        lambda e: ast.BinOp(e, ast.Add(), ast.BinOp(k, ast.Mult(), var)),
+        lambda e: ast.BinOp(e, ast.Add(), ast.BinOp(k, ast.Mult(), ast.BinOp(var, ast.Pow(), ast.Constant(2)))),
+    ))
+    ret.value = term(ret.value)
+    return True
+
+
 def mutate(source: str, rng: random.Random, rate: float = 0.15) -> str:
     """A random variant of a function's source (at least one change where there is anything to change)."""
     for _ in range(8):
         tree = ast.parse(source)
         mutator = _Mutator(rng, rate)
-        tree = ast.fix_missing_locations(mutator.visit(tree))
-        if mutator.changes:
-            return ast.unparse(tree)
+        tree = mutator.visit(tree)
+        grown = rng.random() < 0.5 and _grow(tree, rng)
+        if mutator.changes or grown:
+            return ast.unparse(ast.fix_missing_locations(tree))
     return source
 
 
