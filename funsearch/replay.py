@@ -26,7 +26,7 @@ def load_replay_proposer(run_dir: str | Path, size: str) -> ReplayProposer:
     store = RunStore(run_dir)
     try:
         rows = store.query("SELECT model, prompt, completion, seed, params, prompt_tokens, completion_tokens, "
-                           "seconds, busy_seconds, finish_reason FROM samples WHERE model = ?", (size,))
+                           "cached_tokens, seconds, busy_seconds, finish_reason FROM samples WHERE model = ?", (size,))
     finally:
         store.close()
     cache = {}
@@ -35,7 +35,7 @@ def load_replay_proposer(run_dir: str | Path, size: str) -> ReplayProposer:
         params = SamplingParams(temperature=p["temperature"], top_p=p["top_p"], max_tokens=p["max_tokens"],
                                 stop=tuple(p["stop"]), seed=p["seed"])
         usage = Usage(row["prompt_tokens"] or 0, row["completion_tokens"] or 0, row["seconds"] or 0.0,
-                      row["busy_seconds"] or 0.0)
+                      row["busy_seconds"] or 0.0, row["cached_tokens"] or 0)
         cache[completion_key(size, row["prompt"], params)] = Completion(
             text=row["completion"] or "", usage=usage, model=size, seed=row["seed"],
             finish_reason=row["finish_reason"] or "stop")

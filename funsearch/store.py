@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS samples (
     island INTEGER, parent_ids TEXT,   -- database choices for the prompt
     model TEXT, backend TEXT, hardware TEXT,
     prompt TEXT, completion TEXT, seed INTEGER, params TEXT,
-    prompt_tokens INTEGER, completion_tokens INTEGER, seconds REAL, busy_seconds REAL,
+    prompt_tokens INTEGER, completion_tokens INTEGER, cached_tokens INTEGER, seconds REAL, busy_seconds REAL,
     finish_reason TEXT,
     failure TEXT, message TEXT,        -- failure class of the sample (NULL: valid program)
     program_hash TEXT, source TEXT,    -- the extracted function, when extraction worked
@@ -44,7 +44,7 @@ CREATE INDEX IF NOT EXISTS samples_model ON samples(model);
 """
 
 SAMPLE_COLUMNS = ("id", "island", "parent_ids", "model", "backend", "hardware", "prompt", "completion", "seed",
-                  "params", "prompt_tokens", "completion_tokens", "seconds", "busy_seconds", "finish_reason",
+                  "params", "prompt_tokens", "completion_tokens", "cached_tokens", "seconds", "busy_seconds", "finish_reason",
                   "failure", "message", "program_hash", "source", "measured_cost", "modelled_cost")
 EVAL_COLUMNS = ("sample_id", "program_hash", "valid", "score", "failure", "message", "per_instance", "metrics",
                 "seconds", "cpu_seconds", "measured_cost", "modelled_cost")

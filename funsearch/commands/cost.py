@@ -11,7 +11,9 @@ from typing import Optional
 
 import typer
 
-ROWS_SQL = ("SELECT model, backend, hardware, prompt_tokens, completion_tokens, "
+# prefill work is the prompt tokens the engine computed: those it reused from its KV cache cost nothing
+ROWS_SQL = ("SELECT model, backend, hardware, prompt_tokens - COALESCE(cached_tokens, 0) AS prompt_tokens, "
+            "completion_tokens, "
             "CASE WHEN busy_seconds > 0 THEN busy_seconds ELSE seconds END AS seconds "
             "FROM samples WHERE completion_tokens > 0 AND seconds > 0")
 

@@ -1,6 +1,8 @@
 """The run's ledger, wired to its configuration: hardware profiles, model specs, budget, wall clock.
 
-Stored per sample and per evaluation: measured and modelled cost in dollars.
+Stored per sample and per evaluation: measured and modelled cost in dollars. A sample is priced on the
+prompt tokens the engine really computed (prompt_tokens - cached_tokens: llama.cpp and vLLM reuse a shared
+prompt prefix from the KV cache), so token budgets count computed tokens too.
 On resume the ledger is rebuilt by charging the stored rows again, so a
 resumed run never counts a cost twice.
 """
@@ -32,7 +34,8 @@ class Accounts:
     def charge_sample(self, size: str, completion: Completion) -> tuple[float, float]:
         u = completion.usage
         busy = u.busy_seconds if u.busy_seconds > 0 else u.seconds
-        charge = self.ledger.charge_sample(u.prompt_tokens, u.completion_tokens, busy, self.specs[size])
+        charge = self.ledger.charge_sample(u.prompt_tokens - u.cached_prompt_tokens, u.completion_tokens, busy,
+                                           self.specs[size])
         self.tick()
         return charge.measured_dollars, charge.modelled_dollars
 
@@ -68,7 +71,8 @@ class Accounts:
         """Charge the stored rows again (fresh ledger), and carry over the earlier sessions' wall time."""
         for row in store.samples():
             busy = row["busy_seconds"] if (row["busy_seconds"] or 0) > 0 else (row["seconds"] or 0.0)
-            self.ledger.charge_sample(row["prompt_tokens"] or 0, row["completion_tokens"] or 0, busy,
+            self.ledger.charge_sample((row["prompt_tokens"] or 0) - (row["cached_tokens"] or 0),
+                                      row["completion_tokens"] or 0, busy,
                                       self.specs.get(row["model"]) or next(iter(self.specs.values())))
         for row in store.evaluations():
             self.ledger.charge_evaluation(row["cpu_seconds"] or 0.0, row["seconds"] or 0.0)

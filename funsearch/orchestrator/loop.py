@@ -207,6 +207,7 @@ class SearchLoop:
                    "params": params_dict(request.params, completion.seed),
                    "prompt_tokens": completion.usage.prompt_tokens,
                    "completion_tokens": completion.usage.completion_tokens,
+                   "cached_tokens": completion.usage.cached_prompt_tokens,
                    "seconds": completion.usage.seconds, "busy_seconds": completion.usage.busy_seconds,
                    "finish_reason": completion.finish_reason,
                    "failure": outcome.failure.value if outcome.failure else None, "message": outcome.message,

@@ -44,12 +44,15 @@ class Usage:
       completion_tokens: tokens generated.
       seconds: wall seconds from request to last token, as seen by the caller.
       busy_seconds: seconds the engine itself was busy for this completion (<= seconds; equal for llama.cpp).
+      cached_prompt_tokens: prompt tokens the engine reused from its KV cache instead of computing (0: none
+        or unknown); prefill work is prompt_tokens - cached_prompt_tokens.
     """
 
     prompt_tokens: int
     completion_tokens: int
     seconds: float
     busy_seconds: float
+    cached_prompt_tokens: int = 0
 
 
 @dataclass(frozen=True)

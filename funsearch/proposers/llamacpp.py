@@ -101,14 +101,30 @@ class LlamaCppProposer:
             out = self._llm.create_chat_completion(messages=messages, **kw)
             choice = out["choices"][0]
             text = choice["message"]["content"] or ""
+            cached = 0  # the chat template hides the token prefix; llama.cpp still reuses it
         else:
+            cached = self._cached_prefix(prompt)
             out = self._llm.create_completion(prompt=prompt, **kw)
             choice = out["choices"][0]
             text = choice["text"]
         seconds = time.perf_counter() - t0
         u = out["usage"]
-        usage = Usage(int(u["prompt_tokens"]), int(u["completion_tokens"]), seconds, seconds)
+        usage = Usage(int(u["prompt_tokens"]), int(u["completion_tokens"]), seconds, seconds,
+                      cached_prompt_tokens=cached)
         return Completion(text, usage, self.model, seed, choice.get("finish_reason") or "stop")
+
+    def _cached_prefix(self, prompt: str) -> int:
+        """Prompt tokens llama.cpp will reuse from its KV cache (the prefix shared with the last call)."""
+        try:
+            tokens = self._llm.tokenize(prompt.encode("utf-8"), special=True)
+            cached = 0
+            for a, b in zip(self._llm._input_ids, tokens[:-1]):
+                if a != b:
+                    break
+                cached += 1
+            return cached
+        except Exception:  # private attribute of llama-cpp-python: never let accounting break sampling
+            return 0
 
     def complete(self, prompt: str, params: SamplingParams, n: int = 1) -> list[Completion]:
         """n samples, one after another (llama.cpp has no n); sample i uses seed params.seed + i."""
