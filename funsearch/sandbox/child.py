@@ -195,10 +195,20 @@ def _read_command() -> bytes:
     return data
 
 
+TRACE_PREFIX = b"\x00fstrace "
+
+
 def child_main(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, command_fd: int, namespace: dict,
-               run_name: str, instances_by_key: dict, output_bytes: int) -> None:
-    """Entry point after fork: harden, wait for the command (instances key + source), run. Never returns."""
+               run_name: str, instances_by_key: dict, output_bytes: int, trace: bool = False) -> None:
+    """Entry point after fork: harden, wait for the command (instances key + source), run. Never returns.
+    With `trace`, the child writes its step timings on stdout (FUNSEARCH_SANDBOX_TRACE; diagnostics only)."""
     import json
+    marks = []
+
+    def mark(name):
+        if trace:
+            marks.append([name, time.perf_counter_ns(), time.process_time_ns(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt])
+    mark("c.start")
     code = 0
     try:
         try:
@@ -207,14 +217,20 @@ def child_main(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, comma
             _send(json.dumps({"i": 0, "t": 0.0, "err": "sandbox_error", "msg": one_line(str(exc))}))
             os.write(RESULT_FD, END_LINE)
             os._exit(0)
+        mark("c.hardened")
         head, _, source = _read_command().partition(b"\n")
+        mark("c.command")
         instances = instances_by_key[json.loads(head)["key"]]
         run_candidate(namespace, source.decode("utf-8", "surrogatepass"), run_name, instances, output_bytes)
+        mark("c.ran")
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
             except BaseException:
                 pass
+        if trace:
+            mark("c.flushed")
+            os.write(1, TRACE_PREFIX + json.dumps(marks).encode() + b"\n")
         os.write(RESULT_FD, END_LINE)
     except BaseException:
         code = 112

@@ -105,6 +105,7 @@ class ForkServer:
         self.host_workdir: str | None = None
         self.ready: dict = {}
         self.restarts = -1
+        self.last_header: dict = {}  # the server's last reply header (with step timings under FUNSEARCH_SANDBOX_TRACE)
 
     # --- lifecycle -----------------------------------------------------------------------
     def _command(self) -> tuple[list[str], dict]:
@@ -122,6 +123,7 @@ class ForkServer:
             "landlock": self.caps.landlock_abi >= 1 and "landlock" not in self.failed_steps,
             "seccomp": not self.caps.seccomp_error and "seccomp" not in self.failed_steps,
             "pidns": use_bwrap, "unshare_net": not use_bwrap, "workdir": workdir,
+            "trace": os.environ.get("FUNSEARCH_SANDBOX_TRACE", "") not in ("", "0"),
         }
         argv = [sys.executable, "-m", "funsearch.sandbox.server", json.dumps(config)]
         if not use_bwrap:
@@ -226,8 +228,11 @@ class ForkServer:
             if key not in self.sent_keys:
                 write_all(fd, pack_frame({"op": "instances", "key": key}, json.dumps(instances).encode()))
                 self.sent_keys.add(key)
+            sent = time.perf_counter_ns()
             write_all(fd, pack_frame({"op": "eval", "key": key}, source.encode("utf-8", "surrogatepass")))
             header, payload = self._read_reply(self.limits.wall_seconds + _REPLY_SLACK)
+            header["harness"] = [sent, time.perf_counter_ns()]
+            self.last_header = header
         except (BrokenPipeError, ServerDied, OSError) as exc:
             self.stop()
             raise ServerDied(str(exc)) from None

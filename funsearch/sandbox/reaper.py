@@ -50,8 +50,26 @@ class Reaper:
         self.pidns = pidns
         self.workdir = workdir
 
+    def nothing_since(self, pid: int) -> bool:
+        """Cheap exact proof, in the server's own pid namespace, that no process or thread was created after
+        `pid`: the namespace's last allocated pid (/proc/loadavg, namespace-aware) is still `pid`.
+
+        Only valid while `pid` is neither reaped nor reusable (the server holds it unreaped), so the pid
+        allocator cannot hand it out again (a full wrap-around would have to allocate `pid` itself). A
+        clone that was under way when the child got its SIGKILL either allocated its pid before this
+        read (the last pid moved: no proof) or fails its fatal-signal check after allocating (no process)."""
+        if not self.pidns:
+            return False
+        try:
+            with open("/proc/loadavg", "rb") as fh:
+                return int(fh.read().split()[4]) == pid
+        except (OSError, ValueError, IndexError):
+            return False
+
     def alone(self, pid: int) -> bool:
         """True when no process but the (dying) child, the server and bwrap's init exists in the sandbox."""
+        if self.nothing_since(pid):
+            return True
         table = _proc_table()
         if self.pidns:
             return all(p in (1, self.me, pid) for p in table)

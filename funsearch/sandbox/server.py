@@ -81,6 +81,12 @@ class Server:
                 self.steps["seccomp"] = f"{type(exc).__name__}: {exc}"
         self.instances: dict[str, list] = {}
         self.reaper = Reaper(self.me, self.pidns, self.workdir)
+        self.trace = bool(config.get("trace"))
+        self.tr: list = []  # FUNSEARCH_SANDBOX_TRACE: [step, wall ns, server CPU ns] since the last reply
+
+    def mark(self, name: str) -> None:
+        if self.trace:
+            self.tr.append([name, time.perf_counter_ns(), time.process_time_ns(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt])
 
     def _import_problem(self, config: dict) -> dict:
         for name in ("numpy",):
@@ -115,6 +121,7 @@ class Server:
         res_r, res_w = os.pipe2(os.O_CLOEXEC)
         cmd_r, cmd_w = os.pipe2(os.O_CLOEXEC)
         hardening = self.hardening()
+        self.mark("spawn.pipes")
         pid = os.fork()
         if pid == 0:
             os.close(out_r)
@@ -129,7 +136,8 @@ class Server:
                 os.write(child_mod.RESULT_FD, msg.encode())
                 os._exit(0)
             child_mod.child_main(hardening, out_w, res_w, self.devnull, cmd_r, self.namespace,
-                                 self.config["run_name"], self.instances, self.limits.output_bytes)
+                                 self.config["run_name"], self.instances, self.limits.output_bytes, self.trace)
+        self.mark("spawn.fork")
         for fd in (out_w, res_w, cmd_r):
             os.close(fd)
         return Spare(pid=pid, pidfd=os.pidfd_open(pid), out_r=out_r, res_r=res_r, cmd_w=cmd_w,
@@ -160,6 +168,7 @@ class Server:
         except OSError:
             pass  # the child died already: its exit status tells why
         os.close(spare.cmd_w)
+        self.mark("cmd.sent")
         deadline = start + lim.wall_seconds
         results, out = bytearray(), bytearray()
         result_cap = lim.output_bytes + 65536 + 256 * max(1, n_instances)
@@ -193,6 +202,14 @@ class Server:
                     out += chunk[: lim.stdout_bytes - len(out)]
             if exited or overflow or finished:
                 break
+        if self.trace and finished and out_r in open_fds:  # the child wrote its trace line before its end line
+            os.set_blocking(out_r, False)
+            try:
+                out += os.read(out_r, 1 << 16)
+            except BlockingIOError:
+                pass
+            os.set_blocking(out_r, True)
+        self.mark("child.end")
         cpu = cpu_seconds(pid) if finished else 0.0
         if timed_out or overflow or finished:
             for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
@@ -221,29 +238,44 @@ class Server:
                     pass
             open_fds.clear()
 
-        def finish() -> int:
+        def finish(spawn_next=None) -> int:
+            """Reap, sweep, drain and wipe; `spawn_next()` forks the next spare as early as is safe."""
+            if proven and spawn_next is not None:
+                spawn_next()  # nothing but the dead child exists: the next spare's hardening overlaps the reaping
+                spawn_next = None
             os.wait4(pid, 0) if not reaped else None
+            self.mark("finish.wait4")
             os.close(spare.pidfd)
-            killed = self.reaper.sweep()
+            killed = 0 if proven else self.reaper.sweep()
+            self.mark("finish.sweep")
             drain()
             os.close(out_r)
             os.close(res_r)
+            self.mark("finish.drain")
             self.reaper.wipe_workdir()
+            self.mark("finish.wipe")
+            if spawn_next is not None:
+                spawn_next()
             return killed
 
         header = {"timed_out": timed_out, "overflow": overflow, "finished": finished, "exit_code": 0}
-        if finished and self.reaper.alone(pid):
+        self.mark("child.killed")
+        # `proven`: the pid allocator shows that no process was created after the child (see Reaper.nothing_since),
+        # so there is nothing to sweep, now or later (only the server forks from here on).
+        proven = finished and self.reaper.nothing_since(pid)
+        if finished and (proven or self.reaper.alone(pid)):
+            self.mark("alone")
             reaped = False
             header.update(cpu=cpu, wall=time.perf_counter() - start, stdout=out.decode("utf-8", "replace"),
                           leftovers=0)
             return header, bytes(results[:result_cap]), finish
         _, status, usage = os.wait4(pid, 0)
-        reaped = True
+        reaped, proven = True, False
         header.update(exit_code=0 if finished else os.waitstatus_to_exitcode(status),
                       cpu=cpu if finished else usage.ru_utime + usage.ru_stime, wall=time.perf_counter() - start)
         header["leftovers"] = finish()
         header.update(overflow=overflow, stdout=out.decode("utf-8", "replace"))
-        return header, bytes(results[:result_cap]), lambda: 0
+        return header, bytes(results[:result_cap]), lambda spawn_next=None: spawn_next() if spawn_next else 0
 
     # --- protocol ----------------------------------------------------------------------------
     def serve(self) -> None:
@@ -258,6 +290,7 @@ class Server:
         gc.freeze()  # forked children then never walk (and copy) the server's objects in their GC
         spare = self.spawn()
         while True:
+            self.mark("idle")
             try:
                 header, payload = read_frame(0)
             except EOFError:
@@ -279,13 +312,34 @@ class Server:
                 if key not in spare.keys:  # forked before these instances arrived
                     self.discard(spare)
                     spare = self.spawn()
+                self.mark("request")
                 command = json.dumps({"key": key}).encode() + b"\n" + payload
                 reply, results, finish = self.run_child(spare, command, len(self.instances[key]))
+                if self.trace:
+                    self.mark("reply")
+                    reply["trace"], self.tr = self.tr, []
+                    reply["trace_child"] = spare_trace(reply)
                 write_all(1, pack_frame(reply, results))
-                finish()
-                spare = self.spawn()  # off the critical path: the harness is scoring meanwhile
+                spares = []
+                finish(lambda: spares.append(self.spawn()))  # off the critical path: the harness is scoring
+                spare = spares[0]
                 continue
             write_all(1, pack_frame({"error": f"unknown op {op!r}"}))
+
+
+def spare_trace(reply: dict) -> list:
+    """The child's own step timings (trace mode only), cut out of its stdout."""
+    text = reply.get("stdout", "")
+    prefix = child_mod.TRACE_PREFIX.decode()
+    at = text.find(prefix)
+    if at < 0:
+        return []
+    line, _, rest = text[at + len(prefix):].partition("\n")
+    reply["stdout"] = text[:at] + rest
+    try:
+        return json.loads(line)
+    except ValueError:
+        return []
 
 
 @dataclass(frozen=True)
