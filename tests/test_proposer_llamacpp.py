@@ -100,3 +100,11 @@ def test_wrong_file_is_refused_before_loading(tmp_path):
 def test_merged_stop_keeps_request_first_without_duplicates():
     assert merged_stop(("\ndef ", "\nclass "), SamplingParams(stop=("\nclass ", "", "END"))) == \
         ["\nclass ", "END", "\ndef "]
+
+
+def test_reused_prompt_prefix_is_reported_as_cached(small):
+    small._llm.reset()
+    first, second = small.complete(PROMPT, SamplingParams(max_tokens=8, seed=5), n=2)
+    assert first.usage.cached_prompt_tokens == 0  # cold KV cache: the whole prompt is computed
+    # the second sample shares the whole prompt with the first: all but the last token come from the cache
+    assert second.usage.cached_prompt_tokens == second.usage.prompt_tokens - 1
