@@ -179,12 +179,14 @@ def plan_cmd(
 
 
 def _time_baseline(problem: Path) -> float:
+    from funsearch.evaluator import Evaluator
     from funsearch.problem import ProblemError, load_problem
-    from funsearch.problem_check import sandbox_evaluate
 
     try:
         p = load_problem(problem)
-        result = sandbox_evaluate(p, p.baseline_source, p.train_split)
+        with Evaluator(p) as evaluator:
+            evaluator.evaluate(p.baseline_source, p.train_split)  # warm: the split reaches the fork server
+            result = evaluator.evaluate(p.baseline_source, p.train_split)
     except ProblemError as exc:
         _fail(str(exc))
     typer.echo(f"baseline evaluation on {p.train_split}: {result.seconds:.3f} s (use --eval-seconds to override)")
