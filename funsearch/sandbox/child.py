@@ -27,6 +27,7 @@ END_LINE = b'{"end":true}\n'  # the last line an honest child sends
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NO_NEW_PRIVS = 38
 CANDIDATE_FILENAME = "<candidate>"
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # resolved once in the server, inherited by every child
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,8 @@ def harden(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, command_f
             raise HardeningError(f"{name}: {type(exc).__name__}: {exc}") from None
         done[name] = None
 
-    libc = ctypes.CDLL(None, use_errno=True)
-
     def prctl(option, arg):
-        if libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0) != 0:
+        if _PRCTL(option, ctypes.c_ulong(arg), 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
 
     step("setsid", os.setsid)

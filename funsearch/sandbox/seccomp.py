@@ -61,10 +61,10 @@ class Program:
             raise ValueError("seccomp program is empty or not a sock_filter array")
         self._buf = ctypes.create_string_buffer(bpf, len(bpf))
         self._prog = _SockFprog(len(bpf) // 8, ctypes.addressof(self._buf))
-        self._libc = ctypes.CDLL(None, use_errno=True)
+        self._prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not in every forked child
 
     def load(self) -> None:
         """Install the filter on the calling thread (needs no_new_privs or CAP_SYS_ADMIN). Raises OSError."""
-        if self._libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(self._prog), 0, 0) != 0:
+        if self._prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(self._prog), 0, 0) != 0:
             err = ctypes.get_errno()
             raise OSError(err, f"prctl(PR_SET_SECCOMP) failed: {os.strerror(err)}")
