@@ -24,6 +24,7 @@ from funsearch.config import RunConfig
 from funsearch.orchestrator.accounts import Accounts
 from funsearch.orchestrator.actors import DatabaseActor, EvaluatorActor, ProposerActor
 from funsearch.orchestrator.pool import Pool
+from funsearch.orchestrator.rows import evaluation_row, sample_row
 from funsearch.problem import Problem, load_problem
 from funsearch.proposers.base import Completion, SamplingParams
 from funsearch.records import EvalResult, FailureKind
@@ -201,18 +202,7 @@ class SearchLoop:
                                                completion.extra.get("error", ""))
             self.progress.on_completion(request.size, completion, outcome)
             costs = self.accounts.charge_sample(request.size, completion)
-            row = {"id": sample_id, "island": request.island, "parent_ids": request.parent_ids,
-                   "model": request.size, "backend": self.pool.backend, "hardware": self.cfg.hardware,
-                   "prompt": request.prompt, "completion": completion.text, "seed": completion.seed,
-                   "params": params_dict(request.params, completion.seed),
-                   "prompt_tokens": completion.usage.prompt_tokens,
-                   "completion_tokens": completion.usage.completion_tokens,
-                   "cached_tokens": completion.usage.cached_prompt_tokens,
-                   "seconds": completion.usage.seconds, "busy_seconds": completion.usage.busy_seconds,
-                   "finish_reason": completion.finish_reason,
-                   "failure": outcome.failure.value if outcome.failure else None, "message": outcome.message,
-                   "program_hash": outcome.program_hash, "source": outcome.source,
-                   "measured_cost": costs[0], "modelled_cost": costs[1]}
+            row = sample_row(request, completion, outcome, costs, self.pool.backend, self.cfg.hardware)
             self.store.add_sample(row)
             self.outcomes[sample_id] = row
             if outcome.source is not None and outcome.program_hash not in self.eval_by_hash:
@@ -286,12 +276,7 @@ class SearchLoop:
 
     # --- records -----------------------------------------------------------------
     def _eval_row(self, sample_id: int, h: str, result: EvalResult) -> dict:
-        data = result.to_json()
-        costs = self.accounts.evaluation_costs(result)
-        return {"sample_id": sample_id, "program_hash": h, "valid": int(result.valid), "score": result.score,
-                "failure": result.failure.value if result.failure else None, "message": result.message,
-                "per_instance": data["per_instance"], "metrics": result.metrics, "seconds": result.seconds,
-                "cpu_seconds": result.cpu_seconds, "measured_cost": costs[0], "modelled_cost": costs[1]}
+        return evaluation_row(sample_id, h, result, self.accounts.evaluation_costs(result))
 
     def checkpoint(self) -> None:
         snapshot = ray.get(self.db.snapshot.remote())
@@ -314,11 +299,6 @@ class SearchLoop:
         elif time.monotonic() - getattr(self, "_last_echo", 0.0) >= 2.0:
             self._last_echo = time.monotonic()
             self.echo(line)
-
-
-def params_dict(params: SamplingParams, seed: int) -> dict:
-    return {"temperature": params.temperature, "top_p": params.top_p, "max_tokens": params.max_tokens,
-            "stop": list(params.stop), "seed": seed}
 
 
 def fmt_metrics(metrics: dict) -> str:
