@@ -100,8 +100,10 @@ class VllmProposer:
         for i, out in enumerate(outs):
             seq = out.outputs[0]
             seconds = _request_seconds(out) or wall
-            usage = Usage(len(out.prompt_token_ids or ()), len(seq.token_ids), seconds, wall / max(n, 1))
-            extra = {"num_cached_tokens": getattr(out, "num_cached_tokens", None) or 0}
+            cached = int(getattr(out, "num_cached_tokens", None) or 0)
+            usage = Usage(len(out.prompt_token_ids or ()), len(seq.token_ids), seconds, wall / max(n, 1),
+                          cached_prompt_tokens=cached)
+            extra = {"num_cached_tokens": cached}
             result.append(Completion(seq.text, usage, self.model, params.seed + i, seq.finish_reason or "stop", extra))
         return result
 
