@@ -208,8 +208,6 @@ def child_main(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, comma
         if trace:
             marks.append([name, time.perf_counter_ns(), time.process_time_ns(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt])
     mark("c.start")
-    if "random" in sys.modules:  # forked without Python's after-fork hooks (Server.fork): own random state
-        sys.modules["random"].seed()
     code = 0
     try:
         try:
