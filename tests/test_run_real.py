@@ -37,3 +37,15 @@ def test_real_small_model_run_records_tokens_and_scores_candidates(tmp_path):
     assert all(s["program_hash"] in evaluated for s in parsed)  # each parsed program was scored (or is a known one)
     info = summarise(tmp_path / "run")
     assert info["per_model"][0]["samples"] == 4 and info["best"] is not None
+
+    # replay: the same database again, from the recorded completions, without the model
+    run_search(cfg, tmp_path / "replay", replay_from=tmp_path / "run", echo=lambda line: None)
+    a, b = RunStore(tmp_path / "run"), RunStore(tmp_path / "replay")
+    try:
+        key = lambda p: (p["id"], p["sample_id"], p["island"], p["hash"], p["score"])
+        assert [key(p) for p in a.programs()] == [key(p) for p in b.programs()]
+        assert [s["completion"] for s in a.samples()] == [s["completion"] for s in b.samples()]
+        assert {s["backend"] for s in b.samples()} == {"replay"}
+    finally:
+        a.close()
+        b.close()

@@ -90,7 +90,7 @@ class Pool:
         self.nodes = [node for _, node in ray.get([a.ready.remote() for a in self.actors])]  # load errors surface here
         for size in self.counts:
             extra: tuple[str, ...] = ()
-            if self.backend not in ("replay", "scripted", "mutation"):
+            if self.cfg.backend != "scripted" and self.backend != "mutation":  # replay: as the recorded run
                 from funsearch.models import resolve_model
                 extra = tuple(resolve_model(size).stop)
             self.stop_by_size[size] = tuple(dict.fromkeys(stop_sequences() + extra))
