@@ -1,6 +1,8 @@
 """Per-evaluation overhead of the hardened fork server vs a plain subprocess vs an in-process call.
 
-Run: python benchmarks/sandbox_overhead.py [--n 300] [--seconds 5]
+Run: python benchmarks/sandbox_overhead.py [--n 300] [--seconds 5] [--trace 300]
+--trace N adds a per-step breakdown of N traced evaluations (FUNSEARCH_SANDBOX_TRACE: the server and the
+child time each step; tracing itself adds a little to every step).
 Everything is measured in this one run on this machine; the ratios compare numbers from this run.
 Targets (issue 4): <= 3 ms per evaluation, >= 5x faster than a plain subprocess, >= 400 evaluations/s
 with two slots on 2 cores.
@@ -72,11 +74,72 @@ def ms(xs: list[float]) -> str:
     return f"median {statistics.median(xs) * 1e3:7.3f} ms   mean {statistics.fmean(xs) * 1e3:7.3f} ms"
 
 
+# (label, clock, from, to): "h" harness, "s" server, "c" child marks; wall microseconds between them
+_STEPS = [
+    ("harness: check source, select, send", "h", "start", "sent"),
+    ("pipe: harness -> server reads the request", "x", "h:sent", "s:request"),
+    ("server: request -> command written to the spare", "s", "request", "cmd.sent"),
+    ("child: waits for / reads the command", "x", "s:cmd.sent", "c:c.command"),
+    ("child: compile + exec + driver + JSON", "c", "c.command", "c.ran"),
+    ("child: flush, end line -> server sees it", "x", "c:c.ran", "s:child.end"),
+    ("server: schedstat CPU + SIGKILL", "s", "child.end", "child.killed"),
+    ("server: last-pid proof (or /proc scan)", "s", "child.killed", "alone"),
+    ("server: reply frame", "s", "alone", "reply"),
+    ("pipe: server -> harness reads the reply", "x", "s:reply", "h:received"),
+    ("harness: decode + score", "h", "received", "end"),
+    ("(after the reply) server: fork the next spare", "s", "spawn.pipes", "spawn.fork"),
+    ("(after the reply) server: reap the child", "s", "spawn.fork", "finish.wait4"),
+    ("(after the reply) server: drain, close, wipe tmp", "s", "finish.wait4", "finish.wipe"),
+    ("(before the command) spare: hardening", "c", "c.start", "c.hardened"),
+]
+
+
+def trace_breakdown(problem, n: int) -> None:
+    """Per-step medians from FUNSEARCH_SANDBOX_TRACE (wall microseconds; CPU and page faults per process)."""
+    os.environ["FUNSEARCH_SANDBOX_TRACE"] = "1"
+    try:
+        ev = Evaluator(problem, slot=2)
+    finally:
+        del os.environ["FUNSEARCH_SANDBOX_TRACE"]
+    rows: dict[str, list[float]] = {}
+    with ev:
+        for _ in range(20):
+            ev.evaluate(TRIVIAL, split=SPLIT)
+        prev_server: dict = {}
+        for _ in range(n):
+            t0 = time.perf_counter_ns()
+            ev.evaluate(TRIVIAL, split=SPLIT)
+            t1 = time.perf_counter_ns()
+            head = ev._server.last_header
+            server = {m[0]: m for m in head.get("trace", [])}
+            child = {m[0]: m for m in head.get("trace_child", [])}
+            marks = {"h:start": t0, "h:sent": head["harness"][0], "h:received": head["harness"][1], "h:end": t1}
+            marks.update({f"s:{k}": v[1] for k, v in {**prev_server, **server}.items()})
+            marks.update({f"c:{k}": v[1] for k, v in child.items()})
+            for label, clock, a, b in _STEPS:
+                a, b = (a, b) if clock == "x" else (f"{clock}:{a}", f"{clock}:{b}")
+                if a in marks and b in marks:
+                    rows.setdefault(label, []).append((marks[b] - marks[a]) / 1e3)
+            rows.setdefault("total (harness wall)", []).append((t1 - t0) / 1e3)
+            if child:
+                first, last = head["trace_child"][0], head["trace_child"][-1]
+                rows.setdefault("child page faults (fork -> end line)", []).append(float(last[3]))
+                rows.setdefault("child CPU us at its first line (after fork)", []).append(first[2] / 1e3)
+            steps = head.get("trace", [])
+            if len(steps) > 1:
+                rows.setdefault("server page faults per evaluation", []).append(float(steps[-1][3] - steps[0][3]))
+            prev_server = {k: v for k, v in server.items() if k.startswith(("spawn", "finish"))}
+    print(f"per-step breakdown of {n} traced evaluations (medians; wall us unless named):")
+    for label, values in rows.items():
+        print(f"  {label:<52} {statistics.median(values):9.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=300, help="evaluations per sequential measurement")
     parser.add_argument("--subprocess-n", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of the two-slot throughput run")
+    parser.add_argument("--trace", type=int, default=0, help="also print a per-step breakdown of this many evaluations")
     args = parser.parse_args()
     problem = load_problem(TOY)
     instances = problem.load_split(SPLIT)
@@ -136,6 +199,9 @@ def main() -> None:
     print(f"total CPU per evaluation (harness + server + child, from /proc): {cpu_per_eval * 1e3:.2f} ms "
           f"-> at most {2 / cpu_per_eval:.0f} evaluations/s on 2 idle cores")
     print(f"load average at end: {os.getloadavg()[0]:.2f}  (other work on this machine inflates every figure)")
+    if args.trace:
+        print()
+        trace_breakdown(problem, args.trace)
 
 
 if __name__ == "__main__":
