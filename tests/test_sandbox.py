@@ -175,6 +175,21 @@ def test_evaluator_restarts_a_fork_server_that_died_mid_evaluation():
         assert after.valid and after.score == 1.0 and ev.restarts == 1
 
 
+def test_children_get_fresh_random_state_and_run_the_problems_fork_hooks(tmp_path):
+    # spares are forked with libc fork() (no Python after-fork work): the server re-seeds `random` and
+    # runs the at-fork hooks that the problem's imports registered
+    from funsearch.problem import load_problem
+    path = tmp_path / "toy_hooked.py"
+    path.write_text((TESTS / "fixtures" / "toy_problem.py").read_text()
+                    + "\nimport os as _os\n_FORKED = []\n_os.register_at_fork(after_in_child=lambda: _FORKED.append(1))\n")
+    source = ("import random\ndef priority(value: float, position: int) -> float:\n"
+              "    raise ValueError(f'r={random.random()} forked={len(_FORKED)}')\n")
+    with Evaluator(load_problem(path), LIMITS, slot=13) as ev:
+        messages = [ev.evaluate(source).message for _ in range(3)]
+    assert all("forked=1" in m for m in messages), messages
+    assert len({m.split("r=")[1].split()[0] for m in messages}) == 3, messages
+
+
 def test_closing_the_evaluator_stops_its_server():
     ev = Evaluator(toy(), LIMITS, slot=12)
     proc = ev._server.proc

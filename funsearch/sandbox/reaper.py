@@ -45,10 +45,11 @@ class Reaper:
       workdir: the children's tmp folder, wiped after every candidate.
     """
 
-    def __init__(self, me: int, pidns: bool, workdir: str) -> None:
+    def __init__(self, me: int, pidns: bool, workdir: str, unprivileged: bool = False) -> None:
         self.me = me
         self.pidns = pidns
         self.workdir = workdir
+        self.unprivileged = unprivileged
 
     def nothing_since(self, pid: int) -> bool:
         """Cheap exact proof, in the server's own pid namespace, that no process or thread was created after
@@ -57,8 +58,11 @@ class Reaper:
         Only valid while `pid` is neither reaped nor reusable (the server holds it unreaped), so the pid
         allocator cannot hand it out again (a full wrap-around would have to allocate `pid` itself). A
         clone that was under way when the child got its SIGKILL either allocated its pid before this
-        read (the last pid moved: no proof) or fails its fatal-signal check after allocating (no process)."""
-        if not self.pidns:
+        read (the last pid moved: no proof) or fails its fatal-signal check after allocating (no process).
+        Only trusted when candidates run under the unprivileged uid: choosing a pid without moving the
+        counter (clone3 set_tid, writing ns_last_pid) needs capabilities they do not have (and seccomp
+        denies clone3, Landlock denies the write)."""
+        if not (self.pidns and self.unprivileged):
             return False
         try:
             with open("/proc/loadavg", "rb") as fh:

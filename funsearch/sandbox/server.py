@@ -37,6 +37,34 @@ _CLONE_NEWNET = 0x40000000
 _MAX_CACHED_SPLITS = 16
 
 
+class _ForkHooks:
+    """os.register_at_fork hooks registered after the server started (by numpy, the problem module and
+    what it imports), so that a libc fork() runs them as os.fork() would. Standard-library hooks
+    registered earlier (threading, random) are handled by Server.fork itself."""
+
+    def __init__(self) -> None:
+        self.before: list = []
+        self.child: list = []
+        self.parent: list = []
+        self._real = os.register_at_fork
+        os.register_at_fork = self.register
+
+    def register(self, *, before=None, after_in_child=None, after_in_parent=None) -> None:
+        self._real(**{k: v for k, v in (("before", before), ("after_in_child", after_in_child),
+                                        ("after_in_parent", after_in_parent)) if v is not None})
+        for hook, where in ((before, self.before), (after_in_child, self.child), (after_in_parent, self.parent)):
+            if hook is not None:
+                where.append(hook)
+
+    @staticmethod
+    def run(hooks) -> None:
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:
+                pass
+
+
 def _high_fd(fd: int) -> int:
     """Move an fd to 10 or above (so the child's fd layout 0..3 never clobbers it)."""
     new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
@@ -66,6 +94,7 @@ class Server:
         self.uid = config.get("uid")
         if self.uid is not None:
             os.chown(self.workdir, self.uid, self.uid)
+        self.fork_hooks = _ForkHooks()
         self.namespace = self._import_problem(config)
         self.landlock_fd = None
         if config.get("landlock"):
@@ -82,7 +111,7 @@ class Server:
             except Exception as exc:
                 self.steps["seccomp"] = f"{type(exc).__name__}: {exc}"
         self.instances: dict[str, list] = {}
-        self.reaper = Reaper(self.me, self.pidns, self.workdir)
+        self.reaper = Reaper(self.me, self.pidns, self.workdir, unprivileged=self.uid is not None)
         self.trace = bool(config.get("trace"))
         self.tr: list = []  # FUNSEARCH_SANDBOX_TRACE: [step, wall ns, server CPU ns] since the last reply
 
@@ -111,10 +140,13 @@ class Server:
             return os.fork()
         if "random" in sys.modules:
             sys.modules["random"].seed()
+        hooks = self.fork_hooks
+        hooks.run(reversed(hooks.before))
         pid = self.libc.fork()
         if pid < 0:
             err = ctypes.get_errno()
             raise OSError(err, f"fork: {os.strerror(err)}")
+        hooks.run(hooks.child if pid == 0 else hooks.parent)
         return pid
 
     def hardening(self) -> child_mod.Hardening:
