@@ -162,7 +162,9 @@ def write_report(sweep_dir: str | Path) -> Path:
                   "|---|---|---|---|---|---|"]
         for a in answers:
             means = ", ".join(f"{s} {_num(m, 6)} (n={a.n[s]})" for s, m in sorted(a.means.items()))
-            lines.append(f"| {a.budget} | **{a.best}** | {a.runner_up or '-'} | {_num(a.margin)} | "
+            tied = [s for s, m in a.means.items() if m == a.means[a.best]]
+            best = f"tie: {' = '.join(sorted(tied))}" if len(tied) > 1 else f"**{a.best}**"
+            lines.append(f"| {a.budget} | {best} | {a.runner_up or '-'} | {_num(a.margin)} | "
                          f"{a.confidence:.2f} | {means} |")
         lines += ["", "Confidence: bootstrap probability (seeds resampled per size) that the best size has the "
                       "highest mean.", ""]
