@@ -116,3 +116,71 @@ def test_ctrl_c_stops_cleanly_with_state_saved(tmp_path):
         assert 20 <= store.count("samples") < 150
     finally:
         store.close()
+
+
+def descendants(root: int) -> set[int]:
+    parent = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
+        found |= frontier
+    return found
+
+
+def evaluator_actor_pids(root: int) -> list[int]:
+    pids = []
+    for pid in descendants(root):
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::EvaluatorActor"):
+                pids.append(pid)
+        except OSError:
+            continue
+    return pids
+
+
+SLOW_BEST_FIT = """    global _slept
+    try:
+        _slept
+    except NameError:
+        _slept = True
+        import time
+        time.sleep(4)
+    return -(bins - item)
+"""
+
+
+def test_evaluator_killed_mid_evaluation_is_restarted_and_the_candidate_retried(tmp_path):
+    script = tmp_path / "completions.json"
+    script.write_text(json.dumps([SLOW_BEST_FIT]))
+    out = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "funsearch", "run", str(PROBLEM), "--backend", "scripted", "--scripted",
+           str(script), "--samples", "1", "--islands", "1", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    killed = None
+    while time.monotonic() < deadline and killed is None:
+        found = list(out.glob("*/run.sqlite"))
+        if found and count_rows(found[0], "samples") >= 1:  # the completion is in: its evaluation is running
+            time.sleep(1.0)
+            pids = evaluator_actor_pids(proc.pid)
+            assert len(pids) == 1
+            os.kill(pids[0], signal.SIGKILL)
+            killed = pids[0]
+        time.sleep(0.05)
+    assert killed is not None
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-2000:]
+    store = RunStore(found[0].parent)
+    try:
+        (sample,) = store.samples()
+        evaluation = store.evaluations("WHERE sample_id = 0")[0]
+    finally:
+        store.close()
+    assert evaluation["valid"] == 1 and evaluation["score"] == -51.9  # retried on the restarted actor
+    assert sample["failure"] is None
