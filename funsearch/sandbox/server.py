@@ -337,6 +337,11 @@ class Server:
             probe = {"probe_error": "probe child sent no report"}
         write_all(1, pack_frame({"ready": True, "pid": self.me, "pidns": self.pidns, "steps": self.steps,
                                  "probe": probe, "probe_exit": probe_header["exit_code"]}))
+        gc.collect()
+        try:  # hand freed heap back: every mapped page costs each fork (page-table copy) and each child's exit
+            self.libc.malloc_trim(0)
+        except AttributeError:  # not glibc
+            pass
         gc.freeze()  # forked children then never walk (and copy) the server's objects in their GC
         spare = self.spawn()
         while True:
