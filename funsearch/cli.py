@@ -80,7 +80,8 @@ def run(
                                   temperature=temperature, evaluators=evaluators, eval_timeout=eval_timeout,
                                   split=split, address=address, mode=mode)
                 if cfg.samples is None and cfg.budget is None:
-                    fail("give a stop condition: --samples N or --budget B")
+                    typer.echo("no --samples or --budget: running until Ctrl-C (state is saved; --resume continues)",
+                               err=True)
                 run_dir = default_run_dir(cfg, out)
             summary = run_search(cfg, run_dir, replay_from=replay)
     except (ConfigError, ProblemError, StoreError) as exc:
