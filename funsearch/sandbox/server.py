@@ -6,6 +6,14 @@ reaps it with its rusage, SIGKILLs every leftover process (in its own pid namesp
 itself and bwrap's init; otherwise every descendant, which a subreaper keeps in reach), wipes the
 child's tmp folder and answers with one frame. It never runs candidate code itself and never scores.
 
+Fast path (the usual case): the child sends its end line and is SIGKILLed; if the pid namespace's last
+allocated pid is still the child's (Reaper.nothing_since: no process or thread was created after it, an
+exact proof while the child is unreaped and candidates run unprivileged), the reply goes out at once, the
+next spare is forked while the dead child is reaped, and no /proc scan or sweep is needed. Otherwise every
+leftover is found in /proc, killed and reaped before the reply. Spares are forked with libc fork() while
+the server is single-threaded (see Server.fork). FUNSEARCH_SANDBOX_TRACE=1 in the harness's environment
+adds per-step timings to every reply ("trace", "trace_child"; see benchmarks/sandbox_overhead.py --trace).
+
 Protocol on fds 0/1 (frames from wire.py): requests {"op": "instances", "key"} + JSON payload,
 {"op": "eval", "key"} + candidate source; {"op": "quit"}. Replies: one frame per eval.
 Run as: python -m funsearch.sandbox.server CONFIG_JSON
