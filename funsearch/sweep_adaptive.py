@@ -71,7 +71,8 @@ def run_adaptive(sweep) -> None:
     for problem in exp.problems:
         name = Path(problem).stem
         steps = plan.setdefault(problem, [])
-        sweep.run_cells([Cell(problem, s["size"], "evolve", s["seed"], last, last) for s in steps])
+        sweep.run_cells([Cell(problem, s["size"], "evolve", s["seed"], s.get("budget_index", last), last)
+                         for s in steps])
         while True:
             evolve = [c for c in sweep.cells() if c.problem == problem and c.mode == "evolve" and c.size in exp.sizes]
             done = [c for c in evolve if sweep.status(c) == "finished"]

@@ -9,7 +9,7 @@ import pytest
 
 from funsearch.budget import BudgetUnit
 from funsearch.experiment import load_experiment, parse_experiment
-from funsearch.sweep import NO_SIZE, budget_checkpoints, cell_config, expand, shuffled_script
+from funsearch.sweep import NO_SIZE, budget_checkpoints, cell_config, expand, read_results, shuffled_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,3 +128,67 @@ def test_smoke_sweep_rerun_skips_finished_cells(smoke_sweep):
     assert "8 of 8 cells already finished (skipped)" in again.stderr
     assert "running" not in again.stderr and "started" not in again.stderr
     assert (out / "results.csv").read_text() == before
+
+
+def test_cells_record_their_definition(tmp_path):
+    from funsearch.sweep_cells import Cell, recorded_cells
+
+    exp = exp_of()
+    cell = Cell("problems/bin_packing.py", "mid", "evolve", 7, 1, 1)        # a seed beyond the grid's
+    assert Cell.from_json(cell.to_json()) == cell
+    (tmp_path / cell.key).mkdir()
+    (tmp_path / cell.key / "cell.json").write_text(cell.to_json())
+    (tmp_path / "bin_packing__small__evolve__s0").mkdir()                 # an older grid cell: matched by key
+    (tmp_path / "unrelated").mkdir()
+    found = {c.key: c for c in recorded_cells(tmp_path, exp)}
+    assert set(found) == {cell.key, "bin_packing__small__evolve__s0"}
+    assert found[cell.key].seed == 7 and found["bin_packing__small__evolve__s0"].size == "small"
+
+
+@pytest.fixture(scope="module")
+def adaptive_sweep(tmp_path_factory):
+    """Two sizes, scripted, no baselines: `--adaptive` into a fresh folder, capped at 5 evolve runs."""
+    base = tmp_path_factory.mktemp("adaptive")
+    smoke = (ROOT / "experiments" / "smoke.toml").read_text()
+    text = (smoke.replace('sizes = ["small"]', 'sizes = ["small", "mid"]')
+            .replace('baselines = ["best_of_n", "single_island", "random_mutation"]', "baselines = []")
+            .replace('"problems/bin_packing.py"', f'"{ROOT / "problems" / "bin_packing.py"}"')
+            .replace('"experiments/smoke_completions.json"', f'"{ROOT / "experiments" / "smoke_completions.json"}"')
+            + "\nmax_adaptive_runs = 5\n")
+    assert "mid" in text and "baselines = []" in text
+    (base / "exp.toml").write_text(text)
+    out = base / "sweep"
+    cmd = [sys.executable, "-m", "funsearch", "sweep", str(base / "exp.toml"), "--out", str(out), "--no-report",
+           "--parallel", "2"]
+    first = subprocess.run(cmd + ["--adaptive"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    return out, cmd, first
+
+
+def test_adaptive_sweep_records_choices_and_keeps_every_run(adaptive_sweep):
+    out, cmd, first = adaptive_sweep
+    plan = json.loads((out / "adaptive.json").read_text())
+    (problem, steps), = plan.items()
+    assert [(s["size"], s["seed"], s["reason"]) for s in steps[:4]] == [
+        ("small", 0, "minimum"), ("mid", 0, "minimum"), ("small", 1, "minimum"), ("mid", 1, "minimum")]
+    assert 4 <= len(steps) <= 5 and all(s["reason"] == "gain" for s in steps[4:])
+    assert "adaptive bin_packing: stopped (" in first.stderr
+    keys = {f"bin_packing__{s['size']}__evolve__s{s['seed']}" for s in steps}
+    rows = read_results(out / "results.csv")
+    assert {r["cell"] for r in rows} == keys and len(rows) == 2 * len(keys)
+    # re-running resumes from adaptive.json: nothing new runs, nothing is lost
+    before = (out / "results.csv").read_text()
+    again = subprocess.run(cmd + ["--adaptive"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "running" not in again.stderr and "started" not in again.stderr
+    assert (out / "results.csv").read_text() == before
+    assert json.loads((out / "adaptive.json").read_text()) == plan
+    # the grid in the same folder reuses the adaptive runs (same cells) and adds the missing ones; a later
+    # adaptive pass keeps every run in results.csv
+    grid = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert grid.returncode == 0, grid.stderr[-3000:]
+    assert "4 of 4 cells already finished (skipped)" in grid.stderr
+    final = subprocess.run(cmd + ["--adaptive"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert final.returncode == 0, final.stderr[-3000:]
+    cells = {r["cell"] for r in read_results(out / "results.csv")}
+    assert cells == keys | {c.key for c in expand(load_experiment(out.parent / "exp.toml", check_files=False))}
