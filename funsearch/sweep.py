@@ -85,7 +85,8 @@ class Sweep:
     def _run_one(self, cell: Cell, k: int, n: int) -> None:
         cfg, resume = self._prepare(cell)
         start = time.monotonic()
-        self.echo(f"[{k}/{n}] {cell.key}: {'resuming' if resume else 'running'} to {self.exp.budgets[cell.budget_index]}")
+        self.echo(f"[{k}/{n}] {cell.key}: {'resuming' if resume else 'running'} to "
+                  f"{self.exp.budgets[cell.budget_index]}")
         summary = execute_cell(cfg, str(self.run_dir(cell)), resume)
         self.echo(f"[{k}/{n}] {cell.key}: {summary['samples']} samples, best {fmt(summary['best_score'])}, "
                   f"stopped: {summary['stop_reason']} ({time.monotonic() - start:.1f} s)")
