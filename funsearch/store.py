@@ -87,8 +87,15 @@ class RunStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open run store {path}: {exc}") from None
+
+    def _migrate(self) -> None:
+        """Add columns that newer versions write to a store made by an older one."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(samples)")}
+        if "cached_tokens" not in columns:
+            self._db.execute("ALTER TABLE samples ADD COLUMN cached_tokens INTEGER")
 
     # --- writing -----------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:

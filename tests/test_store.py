@@ -49,3 +49,18 @@ def test_store_is_plain_sqlite_in_wal_mode(tmp_path):
     con = sqlite3.connect(tmp_path / "run" / "run.sqlite")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert con.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 1
+
+
+def test_a_store_from_before_cached_tokens_is_migrated(tmp_path):
+    (tmp_path / "old").mkdir()
+    from funsearch.store import SCHEMA
+
+    con = sqlite3.connect(tmp_path / "old" / "run.sqlite")
+    old_schema = SCHEMA.replace(" cached_tokens INTEGER,", "")
+    assert old_schema != SCHEMA
+    con.executescript(old_schema)
+    con.commit()
+    con.close()
+    store = RunStore(tmp_path / "old")
+    store.add_sample({"id": 0, "model": "small", "prompt_tokens": 10, "cached_tokens": 7})
+    assert store.samples()[0]["cached_tokens"] == 7

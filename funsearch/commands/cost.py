@@ -12,7 +12,8 @@ from typing import Optional
 import typer
 
 # prefill work is the prompt tokens the engine computed: those it reused from its KV cache cost nothing
-ROWS_SQL = ("SELECT model, backend, hardware, prompt_tokens - COALESCE(cached_tokens, 0) AS prompt_tokens, "
+# (stores written before samples.cached_tokens existed count every prompt token)
+ROWS_SQL = ("SELECT model, backend, hardware, prompt_tokens - COALESCE({cached}, 0) AS prompt_tokens, "
             "completion_tokens, "
             "CASE WHEN busy_seconds > 0 THEN busy_seconds ELSE seconds END AS seconds "
             "FROM samples WHERE completion_tokens > 0 AND seconds > 0")
@@ -38,7 +39,9 @@ def read_sample_rows(run_dir: Path) -> list[tuple[str, str, str, int, int, float
         _fail(f"{db}: no run store here")
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return [tuple(r) for r in con.execute(ROWS_SQL)]
+        columns = {row[1] for row in con.execute("PRAGMA table_info(samples)")}
+        cached = "cached_tokens" if "cached_tokens" in columns else "0"
+        return [tuple(r) for r in con.execute(ROWS_SQL.format(cached=cached))]
     finally:
         con.close()
 
