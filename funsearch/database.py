@@ -8,11 +8,9 @@ samples; within a cluster shorter programs are preferred (softmax of minus the m
 normalised length). Every `reset_period` registered samples the weaker half of the islands is
 emptied and reseeded with the best program of a random surviving island.
 
-Speed: each island keeps its cluster scores, and each cluster its lengths, in growable numpy
-arrays with the cumulative sampling weights cached. Registering appends (O(1) amortised);
-sampling extends the cache for new entries and draws by binary search. The cache is rebuilt
-(O(clusters), vectorised) only when the island's score range changes or T moves to its next
-step: T is piecewise constant over `temperature_steps` steps per period for that reason.
+Speed: the per-island structures (funsearch/islands.py) cache cumulative sampling weights, so
+registering is O(1) amortised and sampling a binary search; T is piecewise constant over
+`temperature_steps` steps per period so that the cache is rebuilt only when T moves to its next step.
 """
 from __future__ import annotations
 
@@ -21,9 +19,8 @@ import math
 import random
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
-
 from funsearch.code import normalise
+from funsearch.islands import Island
 
 
 @dataclass(frozen=True)
@@ -110,125 +107,13 @@ class PromptRequest:
     request_id: int
 
 
-class _Grow:
-    """A float64 array with amortised O(1) append."""
-
-    __slots__ = ("data", "n")
-
-    def __init__(self, values=()) -> None:
-        values = np.asarray(values, dtype=np.float64)
-        self.data = np.empty(max(8, 2 * len(values)))
-        self.data[: len(values)] = values
-        self.n = len(values)
-
-    def append(self, value: float) -> None:
-        if self.n == len(self.data):
-            self.data = np.concatenate([self.data, np.empty(len(self.data))])
-        self.data[self.n] = value
-        self.n += 1
-
-    def extend(self, values: np.ndarray) -> None:
-        need = self.n + len(values)
-        if need > len(self.data):
-            self.data = np.concatenate([self.data[: self.n], np.empty(max(need, 2 * len(self.data)) - self.n)])
-        self.data[self.n: need] = values
-        self.n = need
-
-    def view(self) -> np.ndarray:
-        return self.data[: self.n]
-
-
-def _cumulative(cache: _Grow | None, key: tuple, cache_key: tuple | None, values: _Grow,
-                weights) -> tuple[_Grow, tuple]:
-    """Cumulative weights for `values`, reusing `cache` when `key` is unchanged (appending new entries)."""
-    if cache is None or key != cache_key:
-        return _Grow(np.cumsum(weights(values.view()))), key
-    if cache.n < values.n:
-        new = weights(values.view()[cache.n:])
-        cache.extend(np.cumsum(np.concatenate(([cache.data[cache.n - 1]], new)))[1:])
-    return cache, cache_key
-
-
-def _draw(cdf: np.ndarray, u: float, taken: list[int]) -> int | None:
-    """Index drawn with probability proportional to its weight, skipping `taken`; None if no mass is left."""
-    starts = [cdf[j - 1] if j else 0.0 for j in taken]
-    sizes = [cdf[j] - s for j, s in zip(taken, starts)]
-    left = cdf[-1] - sum(sizes)
-    if not left > 0:
-        return None
-    x = u * left
-    for j, start, size in sorted(zip(taken, starts, sizes)):
-        if x >= start:
-            x += size
-    i = min(int(np.searchsorted(cdf, x, side="right")), len(cdf) - 1)
-    return None if i in taken else i
-
-
-class _Cluster:
-    __slots__ = ("score", "ids", "lengths", "lo", "hi", "cdf", "key")
-
-    def __init__(self, score: float) -> None:
-        self.score, self.ids, self.lengths = score, [], _Grow()
-        self.lo, self.hi, self.cdf, self.key = math.inf, -math.inf, None, None
-
-    def add(self, pid: int, length: int) -> None:
-        self.ids.append(pid)
-        self.lengths.append(length)
-        self.lo, self.hi = min(self.lo, length), max(self.hi, length)
-
-    def pick(self, u: float, temperature: float) -> int:
-        if len(self.ids) == 1:
-            return self.ids[0]
-        lo, span = self.lo, (self.hi - self.lo) * temperature or 1.0
-        self.cdf, self.key = _cumulative(self.cdf, (self.lo, self.hi), self.key, self.lengths,
-                                         lambda v: np.exp(-(v - lo) / span))
-        return self.ids[_draw(self.cdf.view(), u, [])]
-
-
-class _Island:
-    __slots__ = ("clusters", "index", "scores", "hashes", "samples", "best", "lo", "hi", "cdf", "key")
-
-    def __init__(self) -> None:
-        self.clusters: list[_Cluster] = []
-        self.index: dict[tuple, int] = {}
-        self.scores, self.hashes, self.samples, self.best = _Grow(), {}, 0, None
-        self.lo, self.hi, self.cdf, self.key = math.inf, -math.inf, None, None
-
-    def add(self, record: ProgramRecord) -> None:
-        c = self.index.get(record.signature)
-        if c is None:
-            c = self.index[record.signature] = len(self.clusters)
-            self.clusters.append(_Cluster(record.score))
-            self.scores.append(record.score)
-            self.lo, self.hi = min(self.lo, record.score), max(self.hi, record.score)
-        self.clusters[c].add(record.id, record.length)
-        self.hashes[record.hash] = record.id
-        if self.best is None or record.score > self.best.score:
-            self.best = record
-
-    def choose(self, k: int, temperature: float, rng: random.Random) -> list[int]:
-        """k distinct cluster indices, softmax-weighted by normalised score, in ascending score."""
-        hi, span = self.hi, (self.hi - self.lo) * temperature or 1.0
-        self.cdf, self.key = _cumulative(self.cdf, (temperature, self.lo, self.hi), self.key, self.scores,
-                                         lambda v: np.exp((v - hi) / span))
-        cdf, taken = self.cdf.view(), []
-        for _ in range(min(k, len(self.clusters))):
-            i = _draw(cdf, rng.random(), taken)
-            if i is None:                            # all remaining weight underflowed: T -> 0 limit
-                rest = self.scores.view().copy()
-                rest[taken] = -np.inf
-                i = int(np.argmax(rest))
-            taken.append(i)
-        return sorted(taken, key=lambda i: self.clusters[i].score)
-
-
 class ProgramDatabase:
     """Islands of programs; see the module docstring for the sampling rules."""
 
     def __init__(self, config: DatabaseConfig, seed: int) -> None:
         self.config, self.seed = config, seed
         self._rng = random.Random(seed)
-        self._islands = [_Island() for _ in range(config.islands)]
+        self._islands = [Island() for _ in range(config.islands)]
         self._records: list[ProgramRecord] = []
         self._by_hash: dict[str, int] = {}
         self._best: ProgramRecord | None = None
@@ -305,7 +190,7 @@ class ProgramDatabase:
         weak, strong = order[: n // 2], order[n // 2:]
         for i in weak:
             founder = self._islands[strong[self._rng.randrange(len(strong))]].best
-            self._islands[i] = _Island()
+            self._islands[i] = Island()
             if founder is not None:
                 self._islands[i].add(founder)
         self._resets += bool(weak)
