@@ -14,12 +14,11 @@ registering is O(1) amortised and sampling a binary search; T is piecewise const
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from dataclasses import asdict, dataclass, field
 
-from funsearch.code import normalise
+from funsearch.code_ast import hash_and_length
 from funsearch.islands import Island
 
 
@@ -139,9 +138,9 @@ class ProgramDatabase:
         if island is not None and not 0 <= island < len(self._islands):
             raise ValueError(f"island {island} is out of range [0, {len(self._islands)})")
         if program_hash is None or length is None:
-            text = normalise(program_source)
-            program_hash = program_hash or hashlib.sha256(text.encode()).hexdigest()
-            length = len(text) if length is None else length
+            computed_hash, computed_length = hash_and_length(program_source)
+            program_hash = program_hash or computed_hash
+            length = computed_length if length is None else length
         targets = range(len(self._islands)) if island is None else (island,)
         fresh = [i for i in targets if program_hash not in self._islands[i].hashes]
         self._duplicates += program_hash in self._by_hash
