@@ -1,6 +1,7 @@
 """Roofline cost model: a proposer size on a hardware profile -> seconds, device-seconds and dollars per sample.
 
-Pure: the only I/O is `load_hardware`, which reads funsearch/data/hardware.toml. Equations (docs/cost-model.md):
+Pure. Hardware profiles, calibrations and their loading live in funsearch/hardware.py (re-exported here).
+Equations (docs/cost-model.md):
 
   prefill      = 2 N p / (F d u_p)                               compute-bound, per prompt
   decode step  = max((W + b K ctx) / (B d u_d), 2 N b / (F d u_d))  ctx = p + t at step t = 0..c-1
@@ -14,29 +15,22 @@ b * prefill + sum of decode steps; each sample is charged d * that / b device-se
 from __future__ import annotations
 
 import math
-import tomllib
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Mapping, Protocol
 
-HARDWARE_FILE = Path(__file__).parent / "data" / "hardware.toml"
+from funsearch.hardware import (DEFAULT_BACKEND, DEFAULT_UTILISATION, HARDWARE_FILE, Calibration, CostError,
+                                HardwareProfile, HardwareTable, Utilisation, default_calibration, load_hardware,
+                                parse_hardware)
+
 USABLE_MEMORY_FRACTION = 0.9   # vLLM's default gpu_memory_utilization: the rest is activations and runtime
 KV_BYTES = 2.0                 # f16/bf16 KV cache, the default of both vLLM and llama.cpp
 
-# (backend, hardware kind) -> (prefill utilisation, decode utilisation) used before any calibration.
-# GPU: vLLM typically reaches ~50 % of peak FLOP/s in prefill and ~60 % of bandwidth in small-batch decode;
-# llama.cpp on a GPU less. CPU: the cpu profile's figures are already effective (measured), so 1.0.
-DEFAULT_UTILISATION: dict[tuple[str, str], tuple[float, float]] = {
-    ("vllm", "gpu"): (0.5, 0.6),
-    ("llamacpp", "gpu"): (0.3, 0.5),
-    ("vllm", "cpu"): (1.0, 1.0),
-    ("llamacpp", "cpu"): (1.0, 1.0),
-}
-DEFAULT_BACKEND = {"gpu": "vllm", "cpu": "llamacpp"}
-
-
-class CostError(ValueError):
-    """A cost question has no answer (unknown hardware, quantisation, model too large). One-line message."""
+__all__ = [
+    "HARDWARE_FILE", "DEFAULT_UTILISATION", "DEFAULT_BACKEND", "USABLE_MEMORY_FRACTION", "KV_BYTES", "CostError",
+    "ModelLike", "HardwareProfile", "HardwareTable", "Utilisation", "Calibration", "SampleCost", "parse_hardware",
+    "load_hardware", "default_calibration", "kv_bytes_per_token", "weight_bytes", "choose_quant", "devices_needed",
+    "prefill_seconds", "decode_seconds", "sample_cost", "evaluation_cost", "samples_per_hour", "cost_per_1000_samples",
+]
 
 
 class ModelLike(Protocol):
@@ -56,97 +50,6 @@ class ModelLike(Protocol):
     def context(self) -> int: ...
     @property
     def bytes_per_param(self) -> Mapping[str, float]: ...
-
-
-@dataclass(frozen=True)
-class HardwareProfile:
-    """One device kind.
-
-    Attributes:
-      name: key in hardware.toml ("h100", "cpu", ...).
-      display_name: human name.
-      kind: "gpu" or "cpu".
-      peak_flops: dense bf16 FLOP/s per device (effective for "cpu").
-      bandwidth: memory bytes/s per device (effective for "cpu").
-      memory_bytes: device memory in bytes.
-      price_per_hour: USD per device-hour.
-      default_quant: quantisation priced when none is named.
-      max_devices: most devices one engine may span.
-      cores: CPU cores of the device (cpu profiles; 0 for GPUs).
-      cpu_price_per_hour: USD per CPU-core-hour for evaluation (file-level value).
-    """
-
-    name: str
-    display_name: str
-    kind: str
-    peak_flops: float
-    bandwidth: float
-    memory_bytes: float
-    price_per_hour: float
-    default_quant: str = "bf16"
-    max_devices: int = 8
-    cores: int = 0
-    cpu_price_per_hour: float = 0.0
-
-
-@dataclass(frozen=True)
-class HardwareTable:
-    """All profiles of a hardware file.
-
-    Attributes:
-      profiles: name -> profile.
-      cpu_price_per_hour: USD per CPU-core-hour for evaluation CPU-seconds.
-    """
-
-    profiles: Mapping[str, HardwareProfile]
-    cpu_price_per_hour: float
-
-    def get(self, name: str) -> HardwareProfile:
-        if name not in self.profiles:
-            raise CostError(f"unknown hardware {name!r}; known: {', '.join(sorted(self.profiles))}")
-        return self.profiles[name]
-
-
-@dataclass(frozen=True)
-class Utilisation:
-    """Fractions of peak a backend reaches.
-
-    Attributes:
-      prefill: fraction of peak FLOP/s reached while processing the prompt.
-      decode: fraction of bandwidth (and of peak FLOP/s when compute-bound) reached while generating.
-    """
-
-    prefill: float
-    decode: float
-
-    def __post_init__(self) -> None:
-        if not (self.prefill > 0 and self.decode > 0):
-            raise CostError(f"utilisation must be positive, got prefill={self.prefill} decode={self.decode}")
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Utilisation factors of one backend on one hardware profile.
-
-    Attributes:
-      backend: "llamacpp", "vllm", ...
-      hardware: hardware profile name.
-      default: factors for any model (fitted on all samples, or the documented defaults).
-      models: per-model factors (model name -> Utilisation) where a fit per model exists.
-      samples: measured samples the fit used; 0 for the documented defaults.
-      rel_rmse: root-mean-square relative error of the fit on its samples (0.0 for defaults).
-    """
-
-    backend: str
-    hardware: str
-    default: Utilisation
-    models: Mapping[str, Utilisation] = field(default_factory=dict)
-    samples: int = 0
-    rel_rmse: float = 0.0
-
-    def for_model(self, name: str) -> Utilisation:
-        """Per-model factors when fitted, else the all-model ones."""
-        return self.models.get(name, self.default)
 
 
 @dataclass(frozen=True)
@@ -173,40 +76,6 @@ class SampleCost:
     batch: int = 1
     prefill_seconds: float = 0.0
     decode_seconds: float = 0.0
-
-
-def parse_hardware(data: Mapping) -> HardwareTable:
-    """Validate a parsed hardware.toml into a HardwareTable (pure)."""
-    cpu_price = float(data.get("cpu_price_per_hour", 0.0))
-    profiles = {}
-    for name, p in dict(data.get("profiles", {})).items():
-        try:
-            profiles[name] = HardwareProfile(
-                name=name, display_name=str(p.get("display_name", name)), kind=str(p["kind"]),
-                peak_flops=float(p["peak_tflops"]) * 1e12, bandwidth=float(p["bandwidth_gbs"]) * 1e9,
-                memory_bytes=float(p["memory_gb"]) * 1e9, price_per_hour=float(p["price_per_hour"]),
-                default_quant=str(p.get("default_quant", "bf16")), max_devices=int(p.get("max_devices", 8)),
-                cores=int(p.get("cores", 0)), cpu_price_per_hour=cpu_price)
-        except KeyError as e:
-            raise CostError(f"hardware profile {name!r} lacks field {e.args[0]!r}") from None
-        if profiles[name].kind not in ("gpu", "cpu"):
-            raise CostError(f"hardware profile {name!r}: kind must be 'gpu' or 'cpu', got {profiles[name].kind!r}")
-    if not profiles:
-        raise CostError("hardware file defines no [profiles.*]")
-    return HardwareTable(profiles=profiles, cpu_price_per_hour=cpu_price)
-
-
-def load_hardware(path: str | Path | None = None) -> HardwareTable:
-    """Read hardware.toml (the module's only I/O)."""
-    with open(path or HARDWARE_FILE, "rb") as f:
-        return parse_hardware(tomllib.load(f))
-
-
-def default_calibration(backend: str | None, hw: HardwareProfile) -> Calibration:
-    """The documented default utilisation of `backend` (None: the usual one for the hardware kind)."""
-    backend = backend or DEFAULT_BACKEND[hw.kind]
-    prefill, decode = DEFAULT_UTILISATION.get((backend, hw.kind), DEFAULT_UTILISATION[("vllm", hw.kind)])
-    return Calibration(backend=backend, hardware=hw.name, default=Utilisation(prefill, decode))
 
 
 def kv_bytes_per_token(spec: ModelLike, kv_bytes: float = KV_BYTES) -> float:
