@@ -1,6 +1,7 @@
 """`funsearch eval`: judge one candidate file on a split or an instances file, through the sandbox."""
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -10,7 +11,11 @@ from funsearch.records import EvalResult, FailureKind
 
 
 def instances_from_file(problem: Problem, path: Path) -> list[dict]:
-    """Instances from a JSON file in the shared/data schema (the problem may convert it: instances_from_json)."""
+    """Instances from a JSON file in the shared/data schema.
+
+    A problem converts its own schema with `instances_from_json(data)` or `instances_from_json(data, path)`;
+    without one the file is a list of instances or an object with an "instances" list.
+    """
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
@@ -19,7 +24,12 @@ def instances_from_file(problem: Problem, path: Path) -> list[dict]:
         raise ProblemError(f"{path}: not valid JSON: {exc}") from None
     convert = getattr(problem.module, "instances_from_json", None)
     try:
-        instances = convert(data) if convert else (data if isinstance(data, list) else data["instances"])
+        if convert is None:
+            instances = data if isinstance(data, list) else data["instances"]
+        elif len(inspect.signature(convert).parameters) >= 2:  # (data, path): files named relative to it
+            instances = convert(data, path)
+        else:
+            instances = convert(data)
     except Exception as exc:
         raise ProblemError(f"{path}: not instances for {problem.name}: {type(exc).__name__}: {exc}") from None
     if not instances:

@@ -65,24 +65,38 @@ def parse_tsplib(text: str) -> dict:
     return {"name": header.get("NAME", ""), "n": n, "coords": [list(coords[i]) for i in range(1, n + 1)]}
 
 
-def _load_tsplib(max_cities: int | None) -> list[dict]:
-    index = json.loads((DATA_DIR / "tsplib.json").read_text())
+def _load_tsplib(max_cities: int | None, index: dict | None = None, folder: Path = DATA_DIR) -> list[dict]:
+    """Instances from a TSPLIB index ({name: {"n", "optimal", "file"}}, files relative to `folder`)."""
+    if index is None:
+        index = json.loads((DATA_DIR / "tsplib.json").read_text())
     instances = []
     for name, entry in index.items():
         if max_cities is not None and entry["n"] > max_cities:
             continue
-        parsed = parse_tsplib((DATA_DIR / entry["file"]).read_text())
+        parsed = parse_tsplib((folder / entry["file"]).read_text())
         if parsed["n"] != entry["n"]:
             raise ValueError(f"{entry['file']}: {parsed['n']} cities, index says {entry['n']}")
         instances.append({"name": name, "coords": parsed["coords"], "distance": "euc_2d", "reference": entry["optimal"]})
     return instances
 
 
+def _random_instances(data: dict) -> list[dict]:
+    return [{"name": inst["name"], "coords": inst["coords"], "distance": data["distance"],
+             "reference": inst["reference"]} for inst in data["instances"]]
+
+
+def instances_from_json(data: dict, path: Path) -> list[dict]:
+    """`funsearch eval --instances FILE`: a random-instances file like data/tsp/random_tsp50.json, or a TSPLIB
+    index like shared/data/tsp/tsplib.json (its .tsp files next to it)."""
+    instances = _random_instances(data) if "instances" in data else _load_tsplib(None, data, Path(path).parent)
+    for instance in instances:
+        distance_matrix(instance)
+    return instances
+
+
 def load_split(name: str) -> list[dict]:
     if name in RANDOM_FILES:
-        data = json.loads((DATA_DIR / RANDOM_FILES[name]).read_text())
-        instances = [{"name": inst["name"], "coords": inst["coords"], "distance": data["distance"],
-                      "reference": inst["reference"]} for inst in data["instances"]]
+        instances = _random_instances(json.loads((DATA_DIR / RANDOM_FILES[name]).read_text()))
     elif name in ("tsplib", "tsplib_small"):
         instances = _load_tsplib(TSPLIB_SMALL_MAX if name == "tsplib_small" else None)
     else:

@@ -187,3 +187,16 @@ def test_baselines_through_sandbox_on_train_split():
             assert result.valid, f"{name}: {result.message}"
             gaps[name] = result.metrics["gap_pct"]
     assert gaps["nn_2opt"] < gaps["farthest_insertion"] < gaps["greedy_edge"] < gaps["nearest_neighbour"]
+
+
+def test_eval_instances_file_accepts_a_tsplib_index_and_a_random_file():
+    from funsearch.evaluate_file import instances_from_file
+    from funsearch.problem import load_problem
+
+    problem = load_problem(Path(__file__).resolve().parent.parent / "problems" / "tsp.py")
+    data_dir = problem.path.parent / "data" / "tsp"
+    tsplib = instances_from_file(problem, data_dir / "tsplib.json")
+    assert len(tsplib) == 33 and tsplib[0]["name"] == "eil51" and len(tsplib[0]["coords"]) == 51
+    assert tsplib[0]["reference"] == 426 and tsplib[0]["distance"] == "euc_2d"
+    random50 = instances_from_file(problem, data_dir / "random_tsp50.json")
+    assert len(random50) == 64 and all(len(i["coords"]) == 50 for i in random50)
