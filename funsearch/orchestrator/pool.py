@@ -14,6 +14,7 @@ import ray
 
 from funsearch.config import RunConfig
 from funsearch.orchestrator.actors import ProposerActor
+from funsearch.prompt import stop_sequences
 from funsearch.proposers.base import Completion, SamplingParams
 
 
@@ -77,8 +78,6 @@ class Pool:
         return len(self.slots)
 
     def start(self) -> None:
-        from funsearch.prompt import stop_sequences
-
         options = self._backend_options()
         self.actors = []
         for size in self.slots:
@@ -89,11 +88,17 @@ class Pool:
             self.actors.append(ProposerActor.options(**resources).remote(size, self.backend, options))
         self.nodes = [node for _, node in ray.get([a.ready.remote() for a in self.actors])]  # load errors surface here
         for size in self.counts:
-            extra: tuple[str, ...] = ()
-            if self.cfg.backend != "scripted" and self.backend != "mutation":  # replay: as the recorded run
-                from funsearch.models import resolve_model
-                extra = tuple(resolve_model(size).stop)
-            self.stop_by_size[size] = tuple(dict.fromkeys(stop_sequences() + extra))
+            self.stop_by_size[size] = self._stops(size)
+
+    def _stops(self, size: str) -> tuple[str, ...]:
+        """Completion mode stops after the new function; a chat model answers in a fenced block: only its own."""
+        if self.cfg.backend == "scripted" or self.backend == "mutation":  # replay: as the recorded run
+            return stop_sequences()
+        from funsearch.models import resolve_model
+
+        spec = resolve_model(size)
+        own = tuple(spec.stop)
+        return own if spec.chat else tuple(dict.fromkeys(stop_sequences() + own))
 
     def _backend_options(self) -> dict:
         cfg = self.cfg
