@@ -1,5 +1,6 @@
 """Balance model: evaluators vs proposers, by hand."""
-from dataclasses import dataclass, field
+
+from functools import partial
 
 import pytest
 
@@ -7,16 +8,10 @@ from funsearch import balance
 from funsearch.budget import Budget
 from funsearch.cost import Calibration, CostError, HardwareProfile, SampleCost, Utilisation
 
+from fake_model import FakeSpec
 
-@dataclass(frozen=True)
-class Spec:
-    name: str = "m"
-    params_b: float = 1.0
-    layers: int = 1
-    kv_heads: int = 1
-    head_dim: int = 1
-    context: int = 1
-    bytes_per_param: dict = field(default_factory=lambda: {"q": 1.0})
+
+Spec = partial(FakeSpec, layers=1, kv_heads=1, head_dim=1, context=1, bytes_per_param={"q": 1.0})
 
 
 def hw(kind="gpu", **kw):

@@ -1,5 +1,4 @@
 """Budget parsing and the two-sided ledger."""
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -7,16 +6,10 @@ from funsearch import cost
 from funsearch.budget import Budget, BudgetError, BudgetUnit, Ledger
 from funsearch.cost import HardwareProfile, HardwareTable
 
+from fake_model import FakeSpec
 
-@dataclass(frozen=True)
-class Spec:
-    name: str = "m"
-    params_b: float = 1.0
-    layers: int = 2
-    kv_heads: int = 2
-    head_dim: int = 4
-    context: int = 16
-    bytes_per_param: dict = field(default_factory=lambda: {"q": 0.5})
+
+Spec = FakeSpec
 
 
 def profile(name, price, kind="gpu"):

@@ -1,5 +1,6 @@
 """Roofline cost model against numbers computed by hand."""
-from dataclasses import dataclass, field
+
+from functools import partial
 
 import pytest
 
@@ -7,16 +8,10 @@ from funsearch import cost
 from funsearch.cost import (Calibration, CostError, HardwareProfile, Utilisation, decode_seconds, devices_needed,
                             kv_bytes_per_token, prefill_seconds, sample_cost)
 
+from fake_model import FakeSpec
 
-@dataclass(frozen=True)
-class Spec:
-    name: str = "m"
-    params_b: float = 1.0
-    layers: int = 2
-    kv_heads: int = 2
-    head_dim: int = 4
-    context: int = 16
-    bytes_per_param: dict = field(default_factory=lambda: {"q": 0.5, "bf16": 2.0})
+
+Spec = partial(FakeSpec, bytes_per_param={"q": 0.5, "bf16": 2.0})
 
 
 def hw(**kw) -> HardwareProfile:
