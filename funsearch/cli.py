@@ -30,6 +30,8 @@ def run(
     budget: Optional[str] = typer.Option(None, "--budget", help="2gpu-h | $5 | 200k-tokens | 30m | 500-samples"),
     price_as: Optional[str] = typer.Option(None, "--price-as", help="hardware profile for modelled cost (h100, ...)"),
     hardware: str = typer.Option("cpu", "--hardware", help="hardware profile the proposers run on"),
+    calibration: Optional[str] = typer.Option(None, "--calibration",
+                                              help="calibration JSON for the modelled profile (cost --calibrate)"),
     seed: int = typer.Option(0, "--seed"),
     islands: int = typer.Option(10, "--islands"),
     backend: str = typer.Option("llamacpp", "--backend", help="llamacpp | openai | vllm | scripted"),
@@ -75,7 +77,8 @@ def run(
                                   pool_counts=tuple(int(c) for c in pool_counts.split(",")) if pool_counts else None,
                                   pool_policy=pool_policy, backend=backend, base_url=base_url, api_key_env=api_key_env,
                                   scripted_file=scripted, threads=threads, samples=samples, budget=budget,
-                                  hardware=hardware, price_as=price_as, seed=seed, islands=islands,
+                                  hardware=hardware, price_as=price_as, calibration=calibration, seed=seed,
+                                  islands=islands,
                                   samples_per_prompt=samples_per_prompt, max_tokens=max_tokens,
                                   temperature=temperature, evaluators=evaluators, eval_timeout=eval_timeout,
                                   split=split, address=address, mode=mode)

@@ -35,6 +35,8 @@ class RunConfig(BaseModel):
     budget: str | None = Field(None, description="stop when the ledger reaches it: 2gpu-h | $5 | 200k-tokens | 30m")
     hardware: str = Field("cpu", description="hardware profile the proposers really run on")
     price_as: str | None = Field(None, description="hardware profile to price modelled cost on (e.g. h100)")
+    calibration: str | None = Field(None, description="calibration JSON (funsearch cost --calibrate) for the "
+                                                      "modelled profile's utilisation factors")
     seed: int = Field(0, description="seeds the database's choices and every sample's sampling seed")
     islands: int = Field(10, ge=1, description="number of islands in the program database")
     functions_per_prompt: int = Field(2, ge=1, description="parents shown per prompt (v0, v1, ...)")

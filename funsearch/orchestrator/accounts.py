@@ -27,7 +27,11 @@ class Accounts:
         budget = Budget.parse(cfg.budget) if cfg.budget else None
         measured = self.table.get(cfg.hardware)
         modelled = self.table.get(cfg.price_as) if cfg.price_as else None
-        self.ledger = Ledger(budget, measured, modelled, backend=None)
+        calibration = None
+        if cfg.calibration:
+            from funsearch.calibrate import load_calibration
+            calibration = load_calibration(cfg.calibration)
+        self.ledger = Ledger(budget, measured, modelled, calibration=calibration, backend=None)
         self.specs = {size: resolve_model(size) for size in cfg.model_sizes}
         self.started = time.monotonic()
 
