@@ -87,8 +87,8 @@ _STEPS = [
     ("server: reply frame", "s", "alone", "reply"),
     ("pipe: server -> harness reads the reply", "x", "s:reply", "h:received"),
     ("harness: decode + score", "h", "received", "end"),
-    ("(after the reply) server: next spare forked (by the forking process)", "s", "spawn.pipes", "spawn.fork"),
-    ("(after the reply) server: child reaped (by the forking process)", "s", "spawn.fork", "finish.wait4"),
+    ("(after the reply) server: fork the next spare", "s", "spawn.pipes", "spawn.fork"),
+    ("(after the reply) server: reap the child", "s", "spawn.fork", "finish.wait4"),
     ("(after the reply) server: drain, close, wipe tmp", "s", "finish.wait4", "finish.wipe"),
     ("(before the command) spare: hardening", "c", "c.start", "c.hardened"),
 ]
@@ -106,7 +106,6 @@ def trace_breakdown(problem, n: int) -> None:
         for _ in range(20):
             ev.evaluate(TRIVIAL, split=SPLIT)
         prev_server: dict = {}
-        prev_forker = None
         for _ in range(n):
             t0 = time.perf_counter_ns()
             ev.evaluate(TRIVIAL, split=SPLIT)
@@ -129,10 +128,6 @@ def trace_breakdown(problem, n: int) -> None:
             steps = head.get("trace", [])
             if len(steps) > 1:
                 rows.setdefault("server page faults per evaluation", []).append(float(steps[-1][3] - steps[0][3]))
-            if prev_forker is not None and "forker_faults" in head:
-                rows.setdefault("forking process page faults per evaluation", []).append(
-                    float(head["forker_faults"] - prev_forker))
-            prev_forker = head.get("forker_faults")
             prev_server = {k: v for k, v in server.items() if k.startswith(("spawn", "finish"))}
     print(f"per-step breakdown of {n} traced evaluations (medians; wall us unless named):")
     for label, values in rows.items():

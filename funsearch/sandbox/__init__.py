@@ -4,8 +4,7 @@ What it does (each layer where the machine allows it; `funsearch sandbox` lists 
 - one fork server per slot, inside bubblewrap (own mount, pid, network, ipc and uts namespaces;
   / read-only; private tmpfs /tmp, /proc and /dev; /root, /home and secret folders masked;
   /proc/1/environ masked; environment scrubbed; dies with the harness). It imports numpy and the
-  problem once; a small forking process forks one child per candidate and a supervisor process runs
-  everything else (see server.py);
+  problem once and forks one child per candidate;
 - each child: own session and process group, PDEATHSIG, rlimits (address space, CPU, file size,
   open files, processes), an unprivileged per-slot uid (so RLIMIT_NPROC holds and the server
   cannot be signalled), no_new_privs, Landlock (writes only in its tmp, no execve, no TCP, signals

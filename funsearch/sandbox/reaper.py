@@ -1,8 +1,8 @@
 """Leftover processes and files after a candidate: find, SIGKILL and reap them; wipe the tmp folder.
 
-In the fork server's own pid namespace every process but the server, its forking process and bwrap's
-init is a leftover; without one, leftovers are the server's descendants other than its forking process
-(the server is a subreaper, so setsid and double-fork escapees reparent to it and stay in reach).
+In the fork server's own pid namespace every process but the server and bwrap's init is a leftover;
+without one, leftovers are the server's descendants (the server is a subreaper, so setsid and
+double-fork escapees reparent to it and stay in reach).
 """
 from __future__ import annotations
 
@@ -50,7 +50,6 @@ class Reaper:
         self.pidns = pidns
         self.workdir = workdir
         self.unprivileged = unprivileged
-        self.keep: frozenset[int] = frozenset()  # the sandbox's own processes besides `me` (the forking process)
 
     def nothing_since(self, pid: int) -> bool:
         """Cheap exact proof, in the server's own pid namespace, that no process or thread was created after
@@ -77,8 +76,8 @@ class Reaper:
             return True
         table = _proc_table()
         if self.pidns:
-            return all(p in (1, self.me, pid) or p in self.keep for p in table)
-        return not any(p not in (self.me, pid) and p not in self.keep and self.descends(p, table) for p in table)
+            return all(p in (1, self.me, pid) for p in table)
+        return not any(p not in (self.me, pid) and self.descends(p, table) for p in table)
 
     def sweep(self) -> int:
         """SIGKILL and reap every process left from the candidate; returns how many were killed."""
@@ -87,9 +86,9 @@ class Reaper:
         while True:
             table = _proc_table()
             if self.pidns:
-                victims = [p for p in table if p not in (1, self.me) and p not in self.keep]
+                victims = [p for p in table if p not in (1, self.me)]
             else:
-                victims = [p for p in table if p != self.me and p not in self.keep and self.descends(p, table)]
+                victims = [p for p in table if p != self.me and self.descends(p, table)]
             while True:  # reap whatever already died (orphans come to us: we are the subreaper)
                 try:
                     pid, _ = os.waitpid(-1, os.WNOHANG)

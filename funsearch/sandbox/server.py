@@ -1,22 +1,17 @@
 """The fork server: one per evaluator slot, started (inside bubblewrap when available) by `client.py`.
 
-It imports numpy and the problem module once, then splits in two processes:
-- the forking process (forked once at start-up, with the same memory): forks one hardened child per
-  candidate (see child.py) and reaps it when told, nothing else. Every page a process writes after a
-  fork() costs a copy-on-write fault, so the process that forks does as little as possible between forks;
-- the supervisor (this process; it never forks candidates): talks to the harness, hands each candidate to
-  a spare child, supervises it (wall deadline, capped stdout, capped results), SIGKILLs every leftover
-  process (in its own pid namespace: every process but itself, the forking process and bwrap's init;
-  otherwise every descendant but the forking process, which a subreaper keeps in reach), wipes the
-  child's tmp folder and answers with one frame. Neither process runs candidate code or scores.
-Children are the forking process's children (their PDEATHSIG names it; it dies with the supervisor).
+It imports numpy and the problem module once, keeps instances per split, and for each candidate
+forks one hardened child (see child.py), supervises it (wall deadline, capped stdout, capped results),
+reaps it with its rusage, SIGKILLs every leftover process (in its own pid namespace: every process but
+itself and bwrap's init; otherwise every descendant, which a subreaper keeps in reach), wipes the
+child's tmp folder and answers with one frame. It never runs candidate code itself and never scores.
 
 Fast path (the usual case): the child sends its end line and is SIGKILLed; if the pid namespace's last
 allocated pid is still the child's (Reaper.nothing_since: no process or thread was created after it, an
 exact proof while the child is unreaped and candidates run unprivileged), the reply goes out at once, the
 next spare is forked while the dead child is reaped, and no /proc scan or sweep is needed. Otherwise every
 leftover is found in /proc, killed and reaped before the reply. Spares are forked with libc fork() while
-the forking process is single-threaded (see Server.fork). FUNSEARCH_SANDBOX_TRACE=1 in the harness's environment
+the server is single-threaded (see Server.fork). FUNSEARCH_SANDBOX_TRACE=1 in the harness's environment
 adds per-step timings to every reply ("trace", "trace_child"; see benchmarks/sandbox_overhead.py --trace).
 
 Protocol on fds 0/1 (frames from wire.py): requests {"op": "instances", "key"} + JSON payload,
@@ -33,7 +28,6 @@ import os
 import resource
 import select
 import signal
-import socket
 import struct
 import sys
 import threading
@@ -43,13 +37,12 @@ from dataclasses import dataclass
 from funsearch.sandbox import child as child_mod
 from funsearch.sandbox.limits import SandboxLimits
 from funsearch.sandbox.reaper import Reaper, cpu_seconds
-from funsearch.sandbox.wire import decode_strict, pack_frame, read_exact, read_frame, write_all
+from funsearch.sandbox.wire import decode_strict, pack_frame, read_frame, write_all
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _CLONE_NEWNET = 0x40000000
 _MAX_CACHED_SPLITS = 16
-_REAPED = struct.Struct("!idq")  # the forking process's answer to a reap: wait status, child CPU, own page faults
 
 
 class _ForkHooks:
@@ -129,8 +122,6 @@ class Server:
         self.reaper = Reaper(self.me, self.pidns, self.workdir, unprivileged=self.uid is not None)
         self.trace = bool(config.get("trace"))
         self.tr: list = []  # FUNSEARCH_SANDBOX_TRACE: [step, wall ns, server CPU ns] since the last reply
-        self.forker_pid = 0
-        self.forker_faults = 0  # the forking process's page faults so far (trace mode only)
 
     def mark(self, name: str) -> None:
         if self.trace:
@@ -166,7 +157,7 @@ class Server:
         hooks.run(hooks.child if pid == 0 else hooks.parent)
         return pid
 
-    def hardening(self, parent: int) -> child_mod.Hardening:
+    def hardening(self) -> child_mod.Hardening:
         lim = self.limits
         cpu = max(1, int(-(-lim.cpu_seconds // 1)))
         rlimits = [
@@ -179,84 +170,16 @@ class Server:
         if self.uid is not None:
             rlimits.append((resource.RLIMIT_NPROC, lim.processes, lim.processes))
         return child_mod.Hardening(uid=self.uid, landlock_fd=self.landlock_fd, seccomp=self.seccomp,
-                                   workdir=self.workdir, server_pid=parent, rlimits=tuple(rlimits))
+                                   workdir=self.workdir, server_pid=self.me, rlimits=tuple(rlimits))
 
-    # --- the forking process --------------------------------------------------------------
-    def start_forker(self) -> None:
-        """Fork the forking process (libc fork: the problem's at-fork hooks must run once per candidate, in
-        its child, not here). It shares nothing writable with this process afterwards."""
-        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        mine = socket.socket(fileno=_high_fd(mine.detach()))
-        theirs = socket.socket(fileno=_high_fd(theirs.detach()))
-        supervisor = self.me
-        pid = self.libc.fork()
-        if pid < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"fork: {os.strerror(err)}")
-        if pid == 0:
-            code = 0
-            try:
-                mine.close()
-                self.forker_main(theirs, supervisor)
-            except BaseException:
-                code = 113
-            os._exit(code)
-        theirs.close()
-        self.forker_pid = pid
-        self.fsock = mine
-        self.ffd = mine.fileno()
-        self.reaper.keep = frozenset({pid})
-
-    def forker_main(self, sock: socket.socket, supervisor: int) -> None:
-        """The forking process's loop: fork spares, reap them on request, keep instances; nothing else, so
-        that it writes few pages between forks (each one written costs a copy-on-write fault per fork).
-        Requests are 5 bytes (op, big-endian argument): S spawn (argument 1: a probe child) -> 4-byte pid
-        with the parent ends (stdout, results, command) as SCM_RIGHTS; R reap pid -> _REAPED; I + frame:
-        instances (no answer); Q quit."""
-        self.libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != supervisor:
-            return
-        os.dup2(self.devnull, 0)  # never hold the harness's pipes open
-        os.dup2(self.devnull, 1)
-        me = os.getpid()
-        hardening = self.hardening(me)
-        fd = sock.fileno()
-        faults = 0
-        while True:
-            try:
-                request = read_exact(fd, 5)
-            except EOFError:
-                return
-            op, arg = request[0], int.from_bytes(request[1:], "big")
-            if op == 83:  # S
-                try:
-                    pid, out_r, res_r, cmd_w = self.fork_child(hardening, bool(arg))
-                except OSError:
-                    write_all(fd, b"\0\0\0\0")
-                    continue
-                socket.send_fds(sock, [pid.to_bytes(4, "big")], [out_r, res_r, cmd_w])
-                os.close(out_r)
-                os.close(res_r)
-                os.close(cmd_w)
-            elif op == 82:  # R
-                _, status, usage = os.wait4(arg, 0)
-                if self.trace:
-                    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-                write_all(fd, _REAPED.pack(status, usage.ru_utime + usage.ru_stime, faults))
-            elif op == 73:  # I
-                header, payload = read_frame(fd)
-                if len(self.instances) >= _MAX_CACHED_SPLITS:
-                    self.instances.pop(next(iter(self.instances)))
-                self.instances[header["key"]] = decode_strict(payload)
-            else:
-                return
-
-    def fork_child(self, hardening: child_mod.Hardening, probe: bool) -> tuple[int, int, int, int]:
-        """In the forking process: fork a child that hardens itself, then waits on a command pipe for its
-        candidate. Returns (pid, stdout read end, results read end, command write end)."""
+    # --- one child -------------------------------------------------------------------------
+    def spawn(self, probe: bool = False) -> "Spare":
+        """Fork a child that hardens itself, then waits on a command pipe for its candidate."""
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         res_r, res_w = os.pipe2(os.O_CLOEXEC)
         cmd_r, cmd_w = os.pipe2(os.O_CLOEXEC)
+        hardening = self.hardening()
+        self.mark("spawn.pipes")
         pid = self.fork()
         if pid == 0:
             os.close(out_r)
@@ -272,39 +195,18 @@ class Server:
                 os._exit(0)
             child_mod.child_main(hardening, out_w, res_w, self.devnull, cmd_r, self.namespace,
                                  self.config["run_name"], self.instances, self.limits.output_bytes, self.trace)
-        os.close(out_w)
-        os.close(res_w)
-        os.close(cmd_r)
-        return pid, out_r, res_r, cmd_w
-
-    # --- one child (supervisor side) -------------------------------------------------------
-    def spawn(self, probe: bool = False) -> "Spare":
-        """Have the forking process fork a spare child; this process gets its pipes and a pidfd."""
-        self.mark("spawn.pipes")
-        write_all(self.ffd, b"S" + int(probe).to_bytes(4, "big"))
-        head, fds, _, _ = socket.recv_fds(self.fsock, 4, 3)
-        if len(head) < 4 or len(fds) != 3:
-            for fd in fds:
-                os.close(fd)
-            raise OSError("the forking process could not fork a child" if head else "the forking process died")
-        pid = int.from_bytes(head, "big")
         self.mark("spawn.fork")
-        out_r, res_r, cmd_w = fds
+        for fd in (out_w, res_w, cmd_r):
+            os.close(fd)
         return Spare(pid=pid, pidfd=os.pidfd_open(pid), out_r=out_r, res_r=res_r, cmd_w=cmd_w,
                      keys=frozenset(self.instances))
-
-    def reap(self, pid: int) -> tuple[int, float]:
-        """Have the forking process reap its (killed or exited) child: (wait status, its CPU seconds)."""
-        write_all(self.ffd, b"R" + pid.to_bytes(4, "big"))
-        status, cpu, self.forker_faults = _REAPED.unpack(read_exact(self.ffd, _REAPED.size))
-        return status, cpu
 
     def discard(self, spare: "Spare") -> None:
         try:
             os.kill(spare.pid, signal.SIGKILL)
         except OSError:
             pass
-        self.reap(spare.pid)
+        os.waitpid(spare.pid, 0)
         for fd in (spare.pidfd, spare.out_r, spare.res_r, spare.cmd_w):
             os.close(fd)
         self.reaper.sweep()
@@ -399,7 +301,7 @@ class Server:
             if proven and spawn_next is not None:
                 spawn_next()  # nothing but the dead child exists: the next spare's hardening overlaps the reaping
                 spawn_next = None
-            self.reap(pid) if not reaped else None
+            os.wait4(pid, 0) if not reaped else None
             self.mark("finish.wait4")
             os.close(spare.pidfd)
             killed = 0 if proven else self.reaper.sweep()
@@ -425,23 +327,16 @@ class Server:
             header.update(cpu=cpu, wall=time.perf_counter() - start, stdout=out.decode("utf-8", "replace"),
                           leftovers=0)
             return header, bytes(results[:result_cap]), finish
-        status, child_cpu = self.reap(pid)
+        _, status, usage = os.wait4(pid, 0)
         reaped, proven = True, False
         header.update(exit_code=0 if finished else os.waitstatus_to_exitcode(status),
-                      cpu=cpu if finished else child_cpu, wall=time.perf_counter() - start)
+                      cpu=cpu if finished else usage.ru_utime + usage.ru_stime, wall=time.perf_counter() - start)
         header["leftovers"] = finish()
         header.update(overflow=overflow, stdout=out.decode("utf-8", "replace"))
         return header, bytes(results[:result_cap]), lambda spawn_next=None: spawn_next() if spawn_next else 0
 
     # --- protocol ----------------------------------------------------------------------------
     def serve(self) -> None:
-        gc.collect()
-        try:  # hand freed heap back: every mapped page costs each fork (page-table copy) and each child's exit
-            self.libc.malloc_trim(0)
-        except AttributeError:  # not glibc
-            pass
-        gc.freeze()  # forked children then never walk (and copy) the server's objects in their GC
-        self.start_forker()
         probe_header, probe_payload, finish = self.run_child(self.spawn(probe=True), b"", 0)
         finish()
         try:
@@ -450,6 +345,12 @@ class Server:
             probe = {"probe_error": "probe child sent no report"}
         write_all(1, pack_frame({"ready": True, "pid": self.me, "pidns": self.pidns, "steps": self.steps,
                                  "probe": probe, "probe_exit": probe_header["exit_code"]}))
+        gc.collect()
+        try:  # hand freed heap back: every mapped page costs each fork (page-table copy) and each child's exit
+            self.libc.malloc_trim(0)
+        except AttributeError:  # not glibc
+            pass
+        gc.freeze()  # forked children then never walk (and copy) the server's objects in their GC
         spare = self.spawn()
         while True:
             self.mark("idle")
@@ -460,13 +361,11 @@ class Server:
             op = header.get("op")
             if op == "quit":
                 self.discard(spare)
-                write_all(self.ffd, b"Q\0\0\0\0")
                 return
             if op == "instances":
                 if len(self.instances) >= _MAX_CACHED_SPLITS:
                     self.instances.pop(next(iter(self.instances)))
                 self.instances[header["key"]] = decode_strict(payload)
-                write_all(self.ffd, b"I\0\0\0\0" + pack_frame({"key": header["key"]}, payload))
                 continue
             if op == "eval":
                 key = header["key"]
@@ -482,7 +381,6 @@ class Server:
                 if self.trace:
                     self.mark("reply")
                     reply["trace"], self.tr = self.tr, []
-                    reply["forker_faults"] = self.forker_faults
                     reply["trace_child"] = spare_trace(reply)
                 write_all(1, pack_frame(reply, results))
                 spares = []
