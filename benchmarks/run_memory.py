@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from funsearch.proctree import cmdline_starts_with, descendants
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,33 +33,9 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def descendants(root: int) -> set[int]:
-    """Every process below `root` (Ray's raylet and its workers are the driver's descendants)."""
-    parent = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = set(), {root}
-    while frontier:
-        frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
-        found |= frontier
-    return found
-
-
 def ray_workers(root: int) -> list[int]:
     """The run's actor processes (cmdline "ray::..."), descendants of the driver."""
-    pids = []
-    for pid in descendants(root):
-        try:
-            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::"):
-                pids.append(pid)
-        except OSError:
-            continue
-    return pids
+    return [pid for pid in descendants(root) if cmdline_starts_with(pid, b"ray::")]
 
 
 def samples_done(out: Path) -> int:

@@ -184,14 +184,15 @@ def saturating(x, a, c, alpha):
 
 
 def fit_saturating(budgets, scores) -> Fit | None:
-    """Least-squares fit of s(b) = a - c (b/b_ref)^-alpha; None with fewer than 3 distinct budgets or no fit."""
+    """Least-squares fit of s(b) = a - c (b/b_ref)^-alpha; None with fewer than 3 distinct budgets, with scores
+    that do not change with the budget (nothing to fit: the curve's parameters would be arbitrary), or no fit."""
     from scipy.optimize import curve_fit
 
     b = np.asarray(budgets, dtype=float)
     y = np.asarray(scores, dtype=float)
     keep = np.isfinite(b) & np.isfinite(y) & (b > 0)
     b, y = b[keep], y[keep]
-    if len(np.unique(b)) < 3:
+    if len(np.unique(b)) < 3 or float(y.max() - y.min()) == 0.0:
         return None
     b_ref = float(b.max())
     x = b / b_ref

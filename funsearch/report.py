@@ -64,14 +64,7 @@ def _plot_curves(points, path: Path, title: str, ylabel: str, log_x: bool) -> No
         ax.fill_between(xs, [p.lo for p in pts], [p.hi for p in pts], color=line.get_color(), alpha=0.15)
     if log_x:
         ax.set_xscale("log")
-    ax.set_xlabel("budget")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _finish(fig, ax, path, title, ylabel)
 
 
 def _plot_funnel(funnel: dict, path: Path, title: str) -> None:
@@ -116,8 +109,15 @@ def _plot_fits(rows, fits, found, path: Path, title: str) -> None:
             ax.axvspan(c.lo, c.hi, color="grey", alpha=0.1)
     ax.axvspan(budgets[-1], xs[-1], color="yellow", alpha=0.08, label="extrapolated")
     ax.set_xscale("log")
+    _finish(fig, ax, path, title, "score (higher is better)")
+
+
+def _finish(fig, ax, path: Path, title: str, ylabel: str) -> None:
+    """Labels, grid and legend of a budget plot; write the PNG and free the figure."""
+    import matplotlib.pyplot as plt
+
     ax.set_xlabel("budget")
-    ax.set_ylabel("score (higher is better)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -204,7 +204,7 @@ def write_report(sweep_dir: str | Path) -> Path:
         fits = analysis.fits_by_size(prow, problem)
         if not fits:
             lines += [f"No fit: s(b) = a - c (b/b_ref)^-alpha needs at least 3 budgets per size "
-                      f"(this sweep has {len(amounts)}).", ""]
+                      f"(this sweep has {len(amounts)}) and scores that change with the budget.", ""]
         else:
             found = analysis.crossovers(problem, fits, amounts[0] / 10, amounts[-1] * 100)
             _plot_fits(prow, fits, found, sweep_dir / f"{problem}_fits.png", f"{problem}: fitted score vs budget")

@@ -112,3 +112,9 @@ def test_no_crossover_when_one_curve_dominates():
     rows = rows_for({"a": lambda b: analysis.saturating(b / 64, 2.0, 1.0, 0.5),
                      "b": lambda b: analysis.saturating(b / 64, 1.0, 1.0, 0.5)}, budgets=budgets, noise=0.01)
     assert analysis.crossovers("p", analysis.fits_by_size(rows, "p"), 0.5, 1000.0) == []
+
+
+def test_flat_scores_are_not_fitted():
+    from funsearch.analysis import fit_saturating
+
+    assert fit_saturating([1.0, 2.0, 4.0, 8.0], [-51.9] * 4) is None

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from funsearch.config import make_config
+from funsearch.proctree import cmdline_starts_with, descendants
 from funsearch.orchestrator import run_search
 from funsearch.store import RunStore
 
@@ -118,30 +119,8 @@ def test_ctrl_c_stops_cleanly_with_state_saved(tmp_path):
         store.close()
 
 
-def descendants(root: int) -> set[int]:
-    parent = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-    found, frontier = set(), {root}
-    while frontier:
-        frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
-        found |= frontier
-    return found
-
-
 def evaluator_actor_pids(root: int) -> list[int]:
-    pids = []
-    for pid in descendants(root):
-        try:
-            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::EvaluatorActor"):
-                pids.append(pid)
-        except OSError:
-            continue
-    return pids
+    return [pid for pid in descendants(root) if cmdline_starts_with(pid, b"ray::EvaluatorActor")]
 
 
 SLOW_BEST_FIT = """    global _slept

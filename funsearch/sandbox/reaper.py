@@ -11,6 +11,8 @@ import shutil
 import signal
 import time
 
+from funsearch.proctree import proc_table as _proc_table
+
 
 def cpu_seconds(pid: int) -> float:
     """CPU seconds of a live process, read by the server (not reported by the child) from schedstat."""
@@ -19,21 +21,6 @@ def cpu_seconds(pid: int) -> float:
             return int(fh.read().split()[0]) / 1e9
     except (OSError, ValueError, IndexError):
         return 0.0
-
-
-def _proc_table() -> dict[int, tuple[int, str]]:
-    """pid -> (ppid, state) for every process visible in /proc."""
-    table = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-            table[int(name)] = (int(fields[1]), fields[0].decode())
-        except (OSError, IndexError, ValueError):
-            continue
-    return table
 
 
 class Reaper:
