@@ -1,7 +1,7 @@
 """The fork server: one per evaluator slot, started (inside bubblewrap when available) by `client.py`.
 
 It imports numpy and the problem module once, keeps instances per split, and for each candidate
-forks one hardened child (see child.py), supervises it (wall deadline, capped stdout, capped results),
+forks one hardened child (see child.py; the forking itself is in spares.py), supervises it (wall deadline, capped stdout, capped results),
 reaps it with its rusage, SIGKILLs every leftover process (in its own pid namespace: every process but
 itself and bwrap's init; otherwise every descendant, which a subreaper keeps in reach), wipes the
 child's tmp folder and answers with one frame. It never runs candidate code itself and never scores.
@@ -21,7 +21,6 @@ Run as: python -m funsearch.sandbox.server CONFIG_JSON
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import gc
 import json
 import os
@@ -30,54 +29,18 @@ import select
 import signal
 import struct
 import sys
-import threading
 import time
-from dataclasses import dataclass
 
 from funsearch.sandbox import child as child_mod
 from funsearch.sandbox.limits import SandboxLimits
 from funsearch.sandbox.reaper import Reaper, cpu_seconds
+from funsearch.sandbox.spares import ForkHooks, Spare, high_fd, libc_fork, spare_trace
 from funsearch.sandbox.wire import decode_strict, pack_frame, read_frame, write_all
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _CLONE_NEWNET = 0x40000000
 _MAX_CACHED_SPLITS = 16
-
-
-class _ForkHooks:
-    """os.register_at_fork hooks registered after the server started (by numpy, the problem module and
-    what it imports), so that a libc fork() runs them as os.fork() would. Standard-library hooks
-    registered earlier (threading, random) are handled by Server.fork itself."""
-
-    def __init__(self) -> None:
-        self.before: list = []
-        self.child: list = []
-        self.parent: list = []
-        self._real = os.register_at_fork
-        os.register_at_fork = self.register
-
-    def register(self, *, before=None, after_in_child=None, after_in_parent=None) -> None:
-        self._real(**{k: v for k, v in (("before", before), ("after_in_child", after_in_child),
-                                        ("after_in_parent", after_in_parent)) if v is not None})
-        for hook, where in ((before, self.before), (after_in_child, self.child), (after_in_parent, self.parent)):
-            if hook is not None:
-                where.append(hook)
-
-    @staticmethod
-    def run(hooks) -> None:
-        for hook in hooks:
-            try:
-                hook()
-            except Exception:
-                pass
-
-
-def _high_fd(fd: int) -> int:
-    """Move an fd to 10 or above (so the child's fd layout 0..3 never clobbers it)."""
-    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(fd)
-    return new
 
 
 class Server:
@@ -96,19 +59,19 @@ class Server:
         if config.get("unshare_net"):
             ok = libc.unshare(_CLONE_NEWNET) == 0
             self.steps["netns"] = None if ok else f"unshare(CLONE_NEWNET): {os.strerror(ctypes.get_errno())}"
-        self.devnull = _high_fd(os.open(os.devnull, os.O_RDWR))
+        self.devnull = high_fd(os.open(os.devnull, os.O_RDWR))
         self.workdir = config["workdir"]
         os.makedirs(self.workdir, mode=0o700, exist_ok=True)
         self.uid = config.get("uid")
         if self.uid is not None:
             os.chown(self.workdir, self.uid, self.uid)
-        self.fork_hooks = _ForkHooks()
+        self.fork_hooks = ForkHooks()
         self.namespace = self._import_problem(config)
         self.landlock_fd = None
         if config.get("landlock"):
             try:
                 from funsearch.sandbox import landlock
-                self.landlock_fd = _high_fd(landlock.build_ruleset(self.workdir))
+                self.landlock_fd = high_fd(landlock.build_ruleset(self.workdir))
             except Exception as exc:
                 self.steps["landlock"] = f"{type(exc).__name__}: {exc}"
         self.seccomp = None
@@ -139,23 +102,7 @@ class Server:
         return vars(import_problem_module(__import__("pathlib").Path(config["problem_path"])))
 
     def fork(self) -> int:
-        """fork(). While the server is single-threaded, libc's fork() directly: Python's os.fork() runs the
-        interpreter's after-fork work in the child (lock re-initialisation, threading and random hooks),
-        which touches ~200 copy-on-write pages (~0.7 ms of faults here) and is only needed when other
-        threads might have held interpreter locks. Python's hook re-seeds `random` in the child; the server
-        re-seeds it before each fork instead (two pages here, not ~40 faults in the child)."""
-        if threading.active_count() != 1 or len(os.listdir("/proc/self/task")) != 1:
-            return os.fork()
-        if "random" in sys.modules:
-            sys.modules["random"].seed()
-        hooks = self.fork_hooks
-        hooks.run(reversed(hooks.before))
-        pid = self.libc.fork()
-        if pid < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"fork: {os.strerror(err)}")
-        hooks.run(hooks.child if pid == 0 else hooks.parent)
-        return pid
+        return libc_fork(self.libc, self.fork_hooks)
 
     def hardening(self) -> child_mod.Hardening:
         lim = self.limits
@@ -232,6 +179,17 @@ class Server:
         result_cap = lim.output_bytes + 65536 + 256 * max(1, n_instances)
         timed_out = overflow = finished = False
         open_fds = {res_r, out_r}
+
+        def take(fd: int, chunk: bytes) -> bool:
+            """Keep a chunk of results (False once over the cap) or of stdout (kept up to its cap)."""
+            nonlocal overflow
+            if fd == res_r:
+                results.extend(chunk)
+                overflow = overflow or len(results) > result_cap
+                return not overflow
+            if len(out) < lim.stdout_bytes:
+                out.extend(chunk[: lim.stdout_bytes - len(out)])
+            return True
         poller = select.poll()
         for fd in (res_r, out_r, spare.pidfd):
             poller.register(fd, select.POLLIN)
@@ -250,14 +208,8 @@ class Server:
                 if not chunk:
                     poller.unregister(fd)
                     open_fds.discard(fd)
-                elif fd == res_r:
-                    results += chunk
-                    if len(results) > result_cap:
-                        overflow = True
-                    elif results.endswith(child_mod.END_LINE):
-                        finished = True
-                elif len(out) < lim.stdout_bytes:
-                    out += chunk[: lim.stdout_bytes - len(out)]
+                elif take(fd, chunk) and fd == res_r and results.endswith(child_mod.END_LINE):
+                    finished = True
             if exited or overflow or finished:
                 break
         if self.trace and finished and out_r in open_fds:  # the child wrote its trace line before its end line
@@ -277,21 +229,13 @@ class Server:
                     pass
 
         def drain() -> None:
-            nonlocal overflow
             for fd in list(open_fds):  # every writer is dead now: read what is left, up to the caps
                 os.set_blocking(fd, False)
                 try:
                     while True:
                         chunk = os.read(fd, 1 << 20)
-                        if not chunk:
+                        if not chunk or not take(fd, chunk):
                             break
-                        if fd == res_r:
-                            results.extend(chunk)
-                            if len(results) > result_cap:
-                                overflow = True
-                                break
-                        elif len(out) < lim.stdout_bytes:
-                            out.extend(chunk[: lim.stdout_bytes - len(out)])
                 except BlockingIOError:
                     pass
             open_fds.clear()
@@ -388,42 +332,6 @@ class Server:
                 spare = spares[0]
                 continue
             write_all(1, pack_frame({"error": f"unknown op {op!r}"}))
-
-
-def spare_trace(reply: dict) -> list:
-    """The child's own step timings (trace mode only), cut out of its stdout."""
-    text = reply.get("stdout", "")
-    prefix = child_mod.TRACE_PREFIX.decode()
-    at = text.find(prefix)
-    if at < 0:
-        return []
-    line, _, rest = text[at + len(prefix):].partition("\n")
-    reply["stdout"] = text[:at] + rest
-    try:
-        return json.loads(line)
-    except ValueError:
-        return []
-
-
-@dataclass(frozen=True)
-class Spare:
-    """A forked, hardened child waiting for its candidate.
-
-    Attributes:
-      pid: its pid.
-      pidfd: a pidfd to poll for its exit.
-      out_r: read end of its stdout/stderr pipe.
-      res_r: read end of its result pipe.
-      cmd_w: write end of its command pipe (closed once the command is sent).
-      keys: instance keys it inherited at fork time.
-    """
-
-    pid: int
-    pidfd: int
-    out_r: int
-    res_r: int
-    cmd_w: int
-    keys: frozenset
 
 
 def main() -> None:
