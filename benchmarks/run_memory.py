@@ -10,7 +10,6 @@ Ray worker processes (actors). Flat memory means the last rows match the early o
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import subprocess
 import sys

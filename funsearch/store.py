@@ -12,7 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -143,9 +143,6 @@ class RunStore:
     def count(self, table: str) -> int:
         return self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
-    def scalar(self, sql: str, args: tuple = ()) -> Any:
-        return self._db.execute(sql, args).fetchone()[0]
-
     def query(self, sql: str, args: tuple = ()) -> list[dict]:
         return self._rows(sql, args)
 
@@ -153,12 +150,6 @@ class RunStore:
         cur = self._db.execute(sql, args)
         names = [d[0] for d in cur.description]
         return [_decode_row(dict(zip(names, r))) for r in cur.fetchall()]
-
-    def iter_samples(self) -> Iterator[dict]:
-        cur = self._db.execute("SELECT * FROM samples ORDER BY id")
-        names = [d[0] for d in cur.description]
-        for r in cur:
-            yield _decode_row(dict(zip(names, r)))
 
     def close(self) -> None:
         self._db.close()

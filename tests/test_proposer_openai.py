@@ -5,7 +5,6 @@ server, which can answer 503/400, stall, and counts requests in flight.
 """
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys

@@ -22,10 +22,10 @@ import ray
 from funsearch import search
 from funsearch.config import RunConfig
 from funsearch.orchestrator.accounts import Accounts
-from funsearch.orchestrator.actors import DatabaseActor, EvaluatorActor, ProposerActor
+from funsearch.orchestrator.actors import DatabaseActor, EvaluatorActor
 from funsearch.orchestrator.pool import Pool
 from funsearch.orchestrator.rows import evaluation_row, sample_row
-from funsearch.problem import Problem, load_problem
+from funsearch.problem import Problem
 from funsearch.proposers.base import Completion, SamplingParams
 from funsearch.records import EvalResult, FailureKind
 from funsearch.store import RunStore
