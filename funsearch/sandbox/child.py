@@ -9,6 +9,7 @@ and stops at the first failure. Every record is untrusted: the harness decodes a
 from __future__ import annotations
 
 import ctypes
+import marshal
 import os
 import resource
 import signal
@@ -145,15 +146,41 @@ def _send(line: str) -> None:
         view = view[os.write(RESULT_FD, view):]
 
 
-def run_candidate(namespace: dict, source: str, run_name: str, instances: list, output_bytes: int) -> None:
-    """Exec the candidate in the problem module's namespace, run the driver on each instance, send records."""
+MARSHALLED = b"\x00"  # first byte of a command payload that holds marshalled code (source never starts with NUL)
+
+
+def compile_candidate(source: str):
+    """The candidate's code object (this module's compiler flags; the harness and the child both use this)."""
+    return compile(source, CANDIDATE_FILENAME, "exec")
+
+
+def command_payload(source: str) -> bytes:
+    """What the harness sends for a candidate: its code compiled here and marshalled (compiling executes
+    nothing, and the trusted harness does it without the copy-on-write page faults it costs in a forked
+    child), or the source itself when it does not compile, so that the child reports the error as always.
+    Marshal data only ever flows from the harness to the child, never back."""
+    try:
+        return MARSHALLED + marshal.dumps(compile_candidate(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return source.encode("utf-8", "surrogatepass")
+
+
+def _load_code(payload: bytes):
+    if payload[:1] == MARSHALLED:
+        return marshal.loads(payload[1:])
+    return compile_candidate(payload.decode("utf-8", "surrogatepass"))
+
+
+def run_candidate(namespace: dict, payload: bytes, run_name: str, instances: list, output_bytes: int) -> None:
+    """Exec the candidate (`command_payload`) in the problem module's namespace, run the driver on each
+    instance, send records."""
     import json
 
     sent = 0
     index = 0
     start = time.perf_counter()
     try:
-        exec(compile(source, CANDIDATE_FILENAME, "exec"), namespace)
+        exec(_load_code(payload), namespace)
         driver = namespace[run_name]
         for index, instance in enumerate(instances):
             start = time.perf_counter()
@@ -197,10 +224,11 @@ def _read_command() -> bytes:
 TRACE_PREFIX = b"\x00fstrace "
 
 
-def child_main(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, command_fd: int, namespace: dict,
-               run_name: str, instances_by_key: dict, output_bytes: int, trace: bool = False) -> None:
-    """Entry point after fork: harden, wait for the command (instances key + source), run. Never returns.
-    With `trace`, the child writes its step timings on stdout (FUNSEARCH_SANDBOX_TRACE; diagnostics only)."""
+def child_main(harden_self, namespace: dict, run_name: str, instances_by_key: dict, output_bytes: int,
+               trace: bool = False) -> None:
+    """Entry point after fork: harden (`harden_self()` applies the remaining steps or raises HardeningError;
+    with the native helper they are already applied), wait for the command (instances key + source), run.
+    Never returns. With `trace`, the child writes its step timings on stdout (FUNSEARCH_SANDBOX_TRACE)."""
     import json
     marks = []
 
@@ -211,7 +239,7 @@ def child_main(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, comma
     code = 0
     try:
         try:
-            harden(h, out_fd, result_fd, devnull_fd, command_fd)
+            harden_self()
         except HardeningError as exc:
             _send(json.dumps({"i": 0, "t": 0.0, "err": "sandbox_error", "msg": one_line(str(exc))}))
             os.write(RESULT_FD, END_LINE)
@@ -220,7 +248,7 @@ def child_main(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, comma
         head, _, source = _read_command().partition(b"\n")
         mark("c.command")
         instances = instances_by_key[json.loads(head)["key"]]
-        run_candidate(namespace, source.decode("utf-8", "surrogatepass"), run_name, instances, output_bytes)
+        run_candidate(namespace, source, run_name, instances, output_bytes)
         mark("c.ran")
         for stream in (sys.stdout, sys.stderr):
             try:

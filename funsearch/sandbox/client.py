@@ -6,6 +6,7 @@ starts a fresh one). Instances are sent once per key and per server incarnation.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import select
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import funsearch
+from funsearch.sandbox.child import command_payload
 from funsearch.sandbox.limits import SandboxLimits
 from funsearch.sandbox.protections import (MASKED_DIRS, Capabilities, Protection, bwrap_base_args, detect,
                                            plan_protections)
@@ -27,6 +29,24 @@ UID_BASE = 61000
 _STARTUP_SECONDS = 60.0
 _REPLY_SLACK = 10.0
 _OPTIONAL_STEPS = ("uid", "landlock", "seccomp")
+
+
+def native_helper() -> tuple[str | None, str]:
+    """(path of the native fast path's library, "") or (None, why not); built on first use (see native.py).
+    FUNSEARCH_SANDBOX_NATIVE=0 selects the Python path."""
+    if os.environ.get("FUNSEARCH_SANDBOX_NATIVE", "1") == "0":
+        return None, "disabled by FUNSEARCH_SANDBOX_NATIVE=0"
+    return _built_native_helper()
+
+
+@functools.lru_cache(maxsize=1)
+def _built_native_helper() -> tuple[str | None, str]:
+    from funsearch.sandbox import native
+    try:
+        path, why = native.build()
+    except OSError as exc:
+        return None, f"cannot build: {exc}"
+    return (str(path), "") if path is not None else (None, why)
 
 
 class SandboxError(Exception):
@@ -79,6 +99,9 @@ def _needed_paths(problem_path: Path | None) -> list[str]:
     wanted.update(p for p in sys.path if p and os.path.isdir(p))
     if problem_path is not None:
         wanted.add(str(problem_path.resolve().parent))
+    library = native_helper()[0]
+    if library is not None:
+        wanted.add(str(Path(library).parent))
     hidden = [*MASKED_DIRS, "/tmp"]
     under = sorted({os.path.realpath(p) for p in wanted
                     if any(os.path.realpath(p) == m or os.path.realpath(p).startswith(m + "/") for m in hidden)})
@@ -124,6 +147,7 @@ class ForkServer:
             "seccomp": not self.caps.seccomp_error and "seccomp" not in self.failed_steps,
             "pidns": use_bwrap, "unshare_net": not use_bwrap, "workdir": workdir,
             "trace": os.environ.get("FUNSEARCH_SANDBOX_TRACE", "") not in ("", "0"),
+            "native": native_helper()[0], "native_off": native_helper()[1],
         }
         argv = [sys.executable, "-m", "funsearch.sandbox.server", json.dumps(config)]
         if not use_bwrap:
@@ -200,6 +224,13 @@ class ForkServer:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def fast_path(self) -> str:
+        """One line: whether candidates are run by the native C cycle or by the Python path, and why."""
+        if not self.ready:
+            return "fast path: unknown (server not started)"
+        off = self.ready.get("fast_path_off", "not reported")
+        return "fast path: on (native C evaluation cycle)" if not off else f"fast path: off, Python path ({off})"
+
     def protections(self) -> tuple[Protection, ...]:
         steps = {k: v for k, v in (self.ready.get("steps") or {}).items() if v}
         return plan_protections(self.caps, {**self.failed_steps, **steps},
@@ -229,7 +260,7 @@ class ForkServer:
                 write_all(fd, pack_frame({"op": "instances", "key": key}, json.dumps(instances).encode()))
                 self.sent_keys.add(key)
             sent = time.perf_counter_ns()
-            write_all(fd, pack_frame({"op": "eval", "key": key}, source.encode("utf-8", "surrogatepass")))
+            write_all(fd, pack_frame({"op": "eval", "key": key}, command_payload(source)))
             header, payload = self._read_reply(self.limits.wall_seconds + _REPLY_SLACK)
             header["harness"] = [sent, time.perf_counter_ns()]
             self.last_header = header

@@ -62,6 +62,7 @@ class Program:
         self._buf = ctypes.create_string_buffer(bpf, len(bpf))
         self._prog = _SockFprog(len(bpf) // 8, ctypes.addressof(self._buf))
         self._prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not in every forked child
+        self.address = ctypes.addressof(self._prog)  # the struct sock_fprog, for the native fork helper
 
     def load(self) -> None:
         """Install the filter on the calling thread (needs no_new_privs or CAP_SYS_ADMIN). Raises OSError."""

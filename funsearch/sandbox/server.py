@@ -25,17 +25,17 @@ import gc
 import json
 import os
 import resource
-import select
 import signal
-import struct
 import sys
 import time
 
 from funsearch.sandbox import child as child_mod
+from funsearch.sandbox import native
 from funsearch.sandbox.limits import SandboxLimits
-from funsearch.sandbox.reaper import Reaper, cpu_seconds
-from funsearch.sandbox.spares import ForkHooks, Spare, high_fd, libc_fork, spare_trace
-from funsearch.sandbox.wire import decode_strict, pack_frame, read_frame, write_all
+from funsearch.sandbox.reaper import Reaper
+from funsearch.sandbox.spares import ForkHooks, Spare, high_fd, libc_fork, single_threaded, spare_trace
+from funsearch.sandbox.supervise import Supervision, conclude, supervise
+from funsearch.sandbox.wire import decode_strict, pack_frame, read_frame, read_frame_payload, write_all
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -81,6 +81,18 @@ class Server:
                 self.seccomp = seccomp.Program(seccomp.compile_filter())
             except Exception as exc:
                 self.steps["seccomp"] = f"{type(exc).__name__}: {exc}"
+        self.base_hardening = self._hardening()
+        self.native_lib = self.native_plan = None
+        self.native_outcome = native.Outcome()
+        self.native_error = "" if config.get("native") else (config.get("native_off") or "no native library given")
+        if config.get("native"):
+            try:
+                self.native_lib = native.load(config["native"])
+                self.native_plan = native.make_plan(self.base_hardening, self.devnull,
+                                                    self.seccomp.address if self.seccomp is not None else None)
+            except (OSError, ValueError, AttributeError) as exc:
+                self.native_lib = None
+                self.native_error = f"{type(exc).__name__}: {exc}"
         self.instances: dict[str, list] = {}
         self.reaper = Reaper(self.me, self.pidns, self.workdir, unprivileged=self.uid is not None)
         self.trace = bool(config.get("trace"))
@@ -101,10 +113,22 @@ class Server:
         from funsearch.problem import import_problem_module
         return vars(import_problem_module(__import__("pathlib").Path(config["problem_path"])))
 
-    def fork(self) -> int:
-        return libc_fork(self.libc, self.fork_hooks)
+    def fork(self, out_w: int, res_w: int, cmd_r: int, probe: bool = False):
+        """Fork a child. Returns (pid, harden_self): in the child, `harden_self()` applies the hardening
+        (already applied by the native helper when it forked) and returns the names of the steps done."""
+        hardening, devnull = self.base_hardening, self.devnull
+        if not single_threaded():
+            pid = os.fork()
+        elif self.native_lib is not None:
+            plan, outcome = self.native_plan, self.native_outcome
+            plan.out_fd, plan.result_fd, plan.command_fd = out_w, res_w, cmd_r
+            pid = libc_fork(lambda: self.native_lib.fs_fork(plan, outcome), self.fork_hooks)
+            return pid, ((self.native_check if probe else self.native_ok) if pid == 0 else None)
+        else:
+            pid = libc_fork(self.libc.fork, self.fork_hooks)
+        return pid, lambda: list(child_mod.harden(hardening, out_w, res_w, devnull, cmd_r))
 
-    def hardening(self) -> child_mod.Hardening:
+    def _hardening(self) -> child_mod.Hardening:
         lim = self.limits
         cpu = max(1, int(-(-lim.cpu_seconds // 1)))
         rlimits = [
@@ -125,23 +149,18 @@ class Server:
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         res_r, res_w = os.pipe2(os.O_CLOEXEC)
         cmd_r, cmd_w = os.pipe2(os.O_CLOEXEC)
-        hardening = self.hardening()
         self.mark("spawn.pipes")
-        pid = self.fork()
+        pid, harden_self = self.fork(out_w, res_w, cmd_r, probe)
         if pid == 0:
-            os.close(out_r)
-            os.close(res_r)
-            os.close(cmd_w)
             if probe:
                 try:
-                    done = child_mod.harden(hardening, out_w, res_w, self.devnull, cmd_r)
-                    msg = json.dumps({"probe": sorted(done)})
+                    msg = json.dumps({"probe": sorted(harden_self())})
                 except child_mod.HardeningError as exc:
                     msg = json.dumps({"probe_error": str(exc)})
                 os.write(child_mod.RESULT_FD, msg.encode())
                 os._exit(0)
-            child_mod.child_main(hardening, out_w, res_w, self.devnull, cmd_r, self.namespace,
-                                 self.config["run_name"], self.instances, self.limits.output_bytes, self.trace)
+            child_mod.child_main(harden_self, self.namespace, self.config["run_name"], self.instances,
+                                 self.limits.output_bytes, self.trace)
         self.mark("spawn.fork")
         for fd in (out_w, res_w, cmd_r):
             os.close(fd)
@@ -158,180 +177,157 @@ class Server:
             os.close(fd)
         self.reaper.sweep()
 
-    def run_child(self, spare: "Spare", command: bytes, n_instances: int):
-        """Hand a command to a spare child and supervise it. Returns (header, results, finish): `finish()`
-        must run before the next child (it reaps, sweeps and wipes when the fast path replied early).
-
-        Fast path: once the child has sent its end line, it is SIGKILLed (its work is done); if no other
-        process exists in the sandbox the reply goes out at once and the reaping happens in `finish`,
-        while the harness scores. Otherwise every leftover is killed before replying."""
-        lim = self.limits
-        pid, out_r, res_r = spare.pid, spare.out_r, spare.res_r
-        start = time.perf_counter()
-        try:
-            write_all(spare.cmd_w, struct.pack("!I", len(command)) + command)
-        except OSError:
-            pass  # the child died already: its exit status tells why
-        os.close(spare.cmd_w)
-        self.mark("cmd.sent")
-        deadline = start + lim.wall_seconds
-        results, out = bytearray(), bytearray()
-        result_cap = lim.output_bytes + 65536 + 256 * max(1, n_instances)
-        timed_out = overflow = finished = False
-        open_fds = {res_r, out_r}
-
-        def take(fd: int, chunk: bytes) -> bool:
-            """Keep a chunk of results (False once over the cap) or of stdout (kept up to its cap)."""
-            nonlocal overflow
-            if fd == res_r:
-                results.extend(chunk)
-                overflow = overflow or len(results) > result_cap
-                return not overflow
-            if len(out) < lim.stdout_bytes:
-                out.extend(chunk[: lim.stdout_bytes - len(out)])
-            return True
-        poller = select.poll()
-        for fd in (res_r, out_r, spare.pidfd):
-            poller.register(fd, select.POLLIN)
-        while True:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                timed_out = True
-                break
-            events = poller.poll(max(1, int(remaining * 1000) + 1))
-            exited = False
-            for fd, _ in events:
-                if fd == spare.pidfd:
-                    exited = True
-                    continue
-                chunk = os.read(fd, 1 << 20)
-                if not chunk:
-                    poller.unregister(fd)
-                    open_fds.discard(fd)
-                elif take(fd, chunk) and fd == res_r and results.endswith(child_mod.END_LINE):
-                    finished = True
-            if exited or overflow or finished:
-                break
-        if self.trace and finished and out_r in open_fds:  # the child wrote its trace line before its end line
-            os.set_blocking(out_r, False)
-            try:
-                out += os.read(out_r, 1 << 16)
-            except BlockingIOError:
-                pass
-            os.set_blocking(out_r, True)
-        self.mark("child.end")
-        cpu = cpu_seconds(pid) if finished else 0.0
-        if timed_out or overflow or finished:
-            for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-                try:
-                    target()
-                except OSError:
-                    pass
-
-        def drain() -> None:
-            for fd in list(open_fds):  # every writer is dead now: read what is left, up to the caps
-                os.set_blocking(fd, False)
-                try:
-                    while True:
-                        chunk = os.read(fd, 1 << 20)
-                        if not chunk or not take(fd, chunk):
-                            break
-                except BlockingIOError:
-                    pass
-            open_fds.clear()
-
-        def finish(spawn_next=None) -> int:
-            """Reap, sweep, drain and wipe; `spawn_next()` forks the next spare as early as is safe."""
-            if proven and spawn_next is not None:
-                spawn_next()  # nothing but the dead child exists: the next spare's hardening overlaps the reaping
-                spawn_next = None
-            os.wait4(pid, 0) if not reaped else None
-            self.mark("finish.wait4")
-            os.close(spare.pidfd)
-            killed = 0 if proven else self.reaper.sweep()
-            self.mark("finish.sweep")
-            drain()
-            os.close(out_r)
-            os.close(res_r)
-            self.mark("finish.drain")
-            self.reaper.wipe_workdir()
-            self.mark("finish.wipe")
-            if spawn_next is not None:
-                spawn_next()
-            return killed
-
-        header = {"timed_out": timed_out, "overflow": overflow, "finished": finished, "exit_code": 0}
-        self.mark("child.killed")
-        # `proven`: the pid allocator shows that no process was created after the child (see Reaper.nothing_since),
-        # so there is nothing to sweep, now or later (only the server forks from here on).
-        proven = finished and self.reaper.nothing_since(pid)
-        if finished and (proven or self.reaper.alone(pid)):
-            self.mark("alone")
-            reaped = False
-            header.update(cpu=cpu, wall=time.perf_counter() - start, stdout=out.decode("utf-8", "replace"),
-                          leftovers=0)
-            return header, bytes(results[:result_cap]), finish
-        _, status, usage = os.wait4(pid, 0)
-        reaped, proven = True, False
-        header.update(exit_code=0 if finished else os.waitstatus_to_exitcode(status),
-                      cpu=cpu if finished else usage.ru_utime + usage.ru_stime, wall=time.perf_counter() - start)
-        header["leftovers"] = finish()
-        header.update(overflow=overflow, stdout=out.decode("utf-8", "replace"))
-        return header, bytes(results[:result_cap]), lambda spawn_next=None: spawn_next() if spawn_next else 0
-
     # --- protocol ----------------------------------------------------------------------------
     def serve(self) -> None:
-        probe_header, probe_payload, finish = self.run_child(self.spawn(probe=True), b"", 0)
+        probe = self.spawn(probe=True)
+        sup = supervise(probe, b"", 0, self.limits, self.mark, self.trace)
+        probe_header, probe_payload, finish = conclude(sup, self.reaper, self.mark)
         finish()
         try:
             probe = json.loads(probe_payload or b"{}")
         except ValueError:
             probe = {"probe_error": "probe child sent no report"}
         write_all(1, pack_frame({"ready": True, "pid": self.me, "pidns": self.pidns, "steps": self.steps,
-                                 "probe": probe, "probe_exit": probe_header["exit_code"]}))
+                                 "probe": probe, "probe_exit": probe_header["exit_code"],
+                                 "fast_path_off": self.engine_off()}))
         gc.collect()
         try:  # hand freed heap back: every mapped page costs each fork (page-table copy) and each child's exit
             self.libc.malloc_trim(0)
         except AttributeError:  # not glibc
             pass
         gc.freeze()  # forked children then never walk (and copy) the server's objects in their GC
-        spare = self.spawn()
+        self.spare = self.spawn()
+        engine = self.engine()
         while True:
-            self.mark("idle")
-            try:
-                header, payload = read_frame(0)
-            except EOFError:
-                return
-            op = header.get("op")
-            if op == "quit":
-                self.discard(spare)
-                return
-            if op == "instances":
-                if len(self.instances) >= _MAX_CACHED_SPLITS:
-                    self.instances.pop(next(iter(self.instances)))
-                self.instances[header["key"]] = decode_strict(payload)
-                continue
-            if op == "eval":
-                key = header["key"]
-                if key not in self.instances:
-                    write_all(1, pack_frame({"error": f"unknown instances key {key!r}"}))
+            if engine is None:
+                self.mark("idle")
+                try:
+                    header, payload = read_frame(0)
+                except EOFError:
+                    return
+            else:
+                engine.set_spare(self.spare)
+                reason = engine.serve()
+                if reason == native.CHILD:
+                    self.child_after_engine()
+                self.spare = self.spare_from(engine.state.spare, self.spare.keys)
+                if reason == native.EOF:
+                    return
+                if reason == native.WIPE:
+                    self.reaper.wipe_workdir()
                     continue
-                if key not in spare.keys:  # forked before these instances arrived
-                    self.discard(spare)
-                    spare = self.spawn()
-                self.mark("request")
-                command = json.dumps({"key": key}).encode() + b"\n" + payload
-                reply, results, finish = self.run_child(spare, command, len(self.instances[key]))
-                if self.trace:
-                    self.mark("reply")
-                    reply["trace"], self.tr = self.tr, []
-                    reply["trace_child"] = spare_trace(reply)
-                write_all(1, pack_frame(reply, results))
-                spares = []
-                finish(lambda: spares.append(self.spawn()))  # off the critical path: the harness is scoring
-                spare = spares[0]
-                continue
+                if reason == native.ERROR:
+                    if engine.state.spare.pid < 0 and engine.state.err_where in (b"pipe2", b"fork", b"pidfd_open"):
+                        self.spare = self.spawn()  # raises when forking still fails: the harness restarts us
+                        continue
+                    raise OSError(engine.error())
+                if reason == native.SUPERVISED:
+                    self.reply_and_finish(self.engine_supervision(engine))
+                    continue
+                header = decode_strict(engine.request_header())
+                payload = read_frame_payload(0)
+            if not self.handle(header, payload):
+                return
+            if engine is not None:
+                engine.set_keys({k: self.instances[k] for k in self.spare.keys if k in self.instances})
+
+    def handle(self, header: dict, payload: bytes) -> bool:
+        """One request on the Python path; False on quit."""
+        op = header.get("op")
+        if op == "quit":
+            self.discard(self.spare)
+            return False
+        if op == "instances":
+            if len(self.instances) >= _MAX_CACHED_SPLITS:
+                self.instances.pop(next(iter(self.instances)))
+            self.instances[header["key"]] = decode_strict(payload)
+            return True
+        if op != "eval":
             write_all(1, pack_frame({"error": f"unknown op {op!r}"}))
+            return True
+        key = header.get("key")
+        if key not in self.instances:
+            write_all(1, pack_frame({"error": f"unknown instances key {key!r}"}))
+            return True
+        if key not in self.spare.keys:  # forked before these instances arrived
+            self.discard(self.spare)
+            self.spare = self.spawn()
+        self.mark("request")
+        command = json.dumps({"key": key}).encode() + b"\n" + payload
+        self.reply_and_finish(supervise(self.spare, command, len(self.instances[key]), self.limits, self.mark,
+                                        self.trace))
+        return True
+
+    def reply_and_finish(self, sup: Supervision) -> None:
+        reply, results, finish = conclude(sup, self.reaper, self.mark)
+        if self.trace:
+            self.mark("reply")
+            reply["trace"], self.tr = self.tr, []
+            reply["trace_child"] = spare_trace(reply)
+        write_all(1, pack_frame(reply, results))
+        spares = []
+        finish(lambda: spares.append(self.spawn()))  # off the critical path: the harness is scoring
+        self.spare = spares[0]
+
+    # --- the native engine -----------------------------------------------------------------
+    def engine_off(self) -> str:
+        """Why the C evaluation cycle cannot run here ("" when it can): it needs the native library and
+        nothing that needs Python around a fork (tracing, another thread, at-fork hooks of the problem's imports)."""
+        hooks = self.fork_hooks
+        if self.native_lib is None:
+            return f"native library not loaded ({self.native_error})"
+        if self.trace:
+            return "FUNSEARCH_SANDBOX_TRACE is on (the trace is taken on the Python path)"
+        if not single_threaded():
+            return "the fork server has threads"
+        if hooks.before or hooks.child or hooks.parent:
+            return "the problem's imports registered at-fork hooks"
+        return ""
+
+    def engine(self):
+        """The C evaluation cycle, or None (see `engine_off`)."""
+        if self.engine_off():
+            return None
+        workdir_fd = high_fd(os.open(self.workdir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+        engine = native.Engine(self.native_lib, self.native_plan, self.native_outcome, self.limits,
+                               proof=self.pidns and self.uid is not None, workdir_fd=workdir_fd)
+        engine.set_keys({k: self.instances[k] for k in self.spare.keys if k in self.instances})
+        return engine
+
+    def child_after_engine(self) -> None:
+        """In a spare forked by the engine: (already hardened) run the child. Never returns."""
+        if "random" in sys.modules:
+            sys.modules["random"].seed()
+        child_mod.child_main(self.native_ok, self.namespace, self.config["run_name"], self.instances,
+                             self.limits.output_bytes, self.trace)
+
+    def native_check(self) -> list[str]:
+        """In a child forked by the native helper: the steps it applied (for the probe), or HardeningError
+        naming the failed one."""
+        if self.native_outcome.step:
+            raise child_mod.HardeningError(native.failure(self.native_outcome))
+        return native.steps_done(self.native_plan, self.native_outcome)
+
+    def native_ok(self) -> None:
+        """In a candidate child forked by the native helper: HardeningError if a step failed."""
+        if self.native_outcome.step:
+            raise child_mod.HardeningError(native.failure(self.native_outcome))
+
+    @staticmethod
+    def spare_from(fds, keys: frozenset) -> Spare:
+        return Spare(pid=fds.pid, pidfd=fds.pidfd, out_r=fds.out_r, res_r=fds.res_r, cmd_w=fds.cmd_w, keys=keys)
+
+    def engine_supervision(self, engine) -> Supervision:
+        """The engine's supervised child as the Python path's record (for `conclude`)."""
+        st = engine.state
+        sup = Supervision(pid=st.spare.pid, pidfd=st.spare.pidfd, out_r=st.spare.out_r, res_r=st.spare.res_r,
+                          start=st.sup_start_ns / 1e9, cap=st.sup_result_cap, stdout_cap=self.limits.stdout_bytes,
+                          results=bytearray(ctypes.string_at(st.results, st.results_len)) if st.results_len else bytearray(),
+                          out=bytearray(ctypes.string_at(st.out, st.out_len)) if st.out_len else bytearray(),
+                          timed_out=bool(st.sup_timed_out), overflow=bool(st.sup_overflow),
+                          finished=bool(st.sup_finished), cpu=st.sup_cpu_ns / 1e9,
+                          open_fds={st.spare.out_r, st.spare.res_r})
+        return sup
 
 
 def main() -> None:

@@ -50,18 +50,22 @@ def high_fd(fd: int) -> int:
     return new
 
 
-def libc_fork(libc, hooks: ForkHooks) -> int:
-    """fork(). While the server is single-threaded, libc's fork() directly: Python's os.fork() runs the
-    interpreter's after-fork work in the child (lock re-initialisation, threading and random hooks),
-    which touches ~200 copy-on-write pages (~0.7 ms of faults here) and is only needed when other
-    threads might have held interpreter locks. Python's hook re-seeds `random` in the child; the server
-    re-seeds it here, before each fork, instead (two pages here, not ~40 faults in the child)."""
-    if threading.active_count() != 1 or len(os.listdir("/proc/self/task")) != 1:
-        return os.fork()
+def single_threaded() -> bool:
+    """No other Python or native thread exists (procfs counts a task folder's threads in its link count)."""
+    return threading.active_count() == 1 and os.stat("/proc/self/task").st_nlink == 3
+
+
+def libc_fork(fork_call, hooks: ForkHooks) -> int:
+    """fork() through `fork_call()` (libc's fork, or the native helper's fork-and-harden); the caller
+    checked `single_threaded()`. Python's os.fork() runs the interpreter's after-fork work in the child
+    (lock re-initialisation, threading and random hooks), which touches ~200 copy-on-write pages (~0.7 ms
+    of faults here) and is only needed when other threads might have held interpreter locks. Python's
+    hook re-seeds `random` in the child; the server re-seeds it here, before each fork, instead (two
+    pages here, not ~40 faults in the child)."""
     if "random" in sys.modules:
         sys.modules["random"].seed()
     hooks.run(reversed(hooks.before))
-    pid = libc.fork()
+    pid = fork_call()
     if pid < 0:
         err = ctypes.get_errno()
         raise OSError(err, f"fork: {os.strerror(err)}")

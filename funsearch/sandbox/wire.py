@@ -96,7 +96,12 @@ def read_frame(fd: int) -> tuple[dict, bytes]:
     header = decode_strict(read_exact(fd, size))
     if not isinstance(header, dict):
         raise WireError("frame header is not a JSON object")
+    return header, read_frame_payload(fd)
+
+
+def read_frame_payload(fd: int) -> bytes:
+    """The payload half of a frame whose header was already read. Raises EOFError or WireError."""
     (psize,) = _HEADER.unpack(read_exact(fd, 4))
     if psize > MAX_FRAME:
         raise WireError(f"frame payload of {psize} bytes is too large")
-    return header, read_exact(fd, psize)
+    return read_exact(fd, psize)
