@@ -166,3 +166,15 @@ def test_the_library_falls_back_to_the_cache_when_its_folder_is_unusable(tmp_pat
     assert path == targets[1], why
     assert native.load(str(path)).fs_abi() == native.ABI
     assert native.build() == (targets[1], "")  # found, not rebuilt
+
+
+def test_a_candidate_that_made_a_process_is_never_proven_alone(pair):
+    fast, _ = pair
+    assert fast._server.ready["fast_path_off"] == ""
+    forker = ("import os\n" + HEAD + "    if position == 0:\n        pid = os.fork()\n"
+              "        if pid == 0:\n            os._exit(0)\n        os.waitpid(pid, 0)\n    return value\n")
+    for _ in range(3):
+        result = fast.evaluate(forker)
+        assert result.valid, result.message
+        assert "fast" not in fast._server.last_header  # the last-pid proof failed: Python scanned /proc
+        assert fast.evaluate(HONEST).valid and fast._server.last_header.get("fast") is True

@@ -144,6 +144,7 @@ class ForkServer:
             "limits": self.limits.to_dict(),
             "uid": UID_BASE + self.slot if self.caps.root and "uid" not in self.failed_steps else None,
             "landlock": self.caps.landlock_abi >= 1 and "landlock" not in self.failed_steps,
+            "signals_scoped": self.caps.landlock_abi >= 6,
             "seccomp": not self.caps.seccomp_error and "seccomp" not in self.failed_steps,
             "pidns": use_bwrap, "unshare_net": not use_bwrap, "workdir": workdir,
             "trace": os.environ.get("FUNSEARCH_SANDBOX_TRACE", "") not in ("", "0"),

@@ -23,7 +23,7 @@ import subprocess
 from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parent / "native" / "forkhelper.c"
-ABI = 2
+ABI = 3
 MAX_LIMITS = 8
 STEPS = ("setsid", "fds", "rlimits", "workdir", "uid", "pdeathsig", "no_new_privs", "landlock", "seccomp")
 
@@ -158,7 +158,8 @@ class EngineState(ctypes.Structure):
                 ("sup_exited", ctypes.c_int32), ("sup_key", ctypes.c_int64), ("sup_start_ns", ctypes.c_int64),
                 ("sup_cpu_ns", ctypes.c_int64), ("sup_result_cap", ctypes.c_int64),
                 ("results", ctypes.c_void_p), ("results_len", ctypes.c_int64),
-                ("out", ctypes.c_void_p), ("out_len", ctypes.c_int64), ("served", ctypes.c_int64)]
+                ("out", ctypes.c_void_p), ("out_len", ctypes.c_int64), ("served", ctypes.c_int64),
+                ("overlap", ctypes.c_int32), ("pad", ctypes.c_int32), ("next", SpareFds)]
 
 
 def eval_header(key: str) -> bytes:
@@ -174,13 +175,16 @@ def command_prefix(key: str) -> bytes:
 class Engine:
     """The C evaluation cycle for one fork server (see the module docstring)."""
 
-    def __init__(self, lib: ctypes.CDLL, plan: Plan, outcome: Outcome, limits, proof: bool, workdir_fd: int) -> None:
+    def __init__(self, lib: ctypes.CDLL, plan: Plan, outcome: Outcome, limits, proof: bool, workdir_fd: int,
+                 overlap: bool) -> None:
         lib.fs_serve.restype = ctypes.c_int
         lib.fs_serve.argtypes = [ctypes.POINTER(EngineState)]
         self.lib = lib
         self.state = EngineState(plan=ctypes.pointer(plan), outcome=ctypes.pointer(outcome),
                                  wall_ns=int(limits.wall_seconds * 1e9), stdout_cap=limits.stdout_bytes,
-                                 output_bytes=limits.output_bytes, proof=int(proof), workdir_fd=workdir_fd)
+                                 output_bytes=limits.output_bytes, proof=int(proof), workdir_fd=workdir_fd,
+                                 overlap=int(overlap))
+        self.state.next.pid = -1
         self._keep: list = []
 
     def set_keys(self, instances: dict) -> None:

@@ -81,6 +81,11 @@ class Server:
                 self.seccomp = seccomp.Program(seccomp.compile_filter())
             except Exception as exc:
                 self.steps["seccomp"] = f"{type(exc).__name__}: {exc}"
+        # The C cycle forks the next spare while a candidate runs when the candidate cannot touch it: no
+        # signals across Landlock domains (ABI >= 6), no ptrace (seccomp; and the spare is not dumpable after
+        # its uid switch). The spare shares the candidate's uid meanwhile, so RLIMIT_NPROC gets one more.
+        self.overlap = bool(self.landlock_fd is not None and config.get("signals_scoped") and self.uid is not None
+                            and self.seccomp is not None)
         self.base_hardening = self._hardening()
         self.native_lib = self.native_plan = None
         self.native_outcome = native.Outcome()
@@ -139,7 +144,8 @@ class Server:
             (resource.RLIMIT_CORE, 0, 0),
         ]
         if self.uid is not None:
-            rlimits.append((resource.RLIMIT_NPROC, lim.processes, lim.processes))
+            nproc = lim.processes + (1 if self.overlap else 0)
+            rlimits.append((resource.RLIMIT_NPROC, nproc, nproc))
         return child_mod.Hardening(uid=self.uid, landlock_fd=self.landlock_fd, seccomp=self.seccomp,
                                    workdir=self.workdir, server_pid=self.me, rlimits=tuple(rlimits))
 
@@ -180,7 +186,7 @@ class Server:
     # --- protocol ----------------------------------------------------------------------------
     def serve(self) -> None:
         probe = self.spawn(probe=True)
-        sup = supervise(probe, b"", 0, self.limits, self.mark, self.trace)
+        sup = supervise(probe, b"", 0, self.limits, self.mark)
         probe_header, probe_payload, finish = conclude(sup, self.reaper, self.mark)
         finish()
         try:
@@ -222,6 +228,7 @@ class Server:
                         continue
                     raise OSError(engine.error())
                 if reason == native.SUPERVISED:
+                    self.drop_early_spare(engine.state.next)  # not proven safe to keep: a fresh one follows
                     self.reply_and_finish(self.engine_supervision(engine))
                     continue
                 header = decode_strict(engine.request_header())
@@ -254,8 +261,7 @@ class Server:
             self.spare = self.spawn()
         self.mark("request")
         command = json.dumps({"key": key}).encode() + b"\n" + payload
-        self.reply_and_finish(supervise(self.spare, command, len(self.instances[key]), self.limits, self.mark,
-                                        self.trace))
+        self.reply_and_finish(supervise(self.spare, command, len(self.instances[key]), self.limits, self.mark))
         return True
 
     def reply_and_finish(self, sup: Supervision) -> None:
@@ -290,7 +296,8 @@ class Server:
             return None
         workdir_fd = high_fd(os.open(self.workdir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
         engine = native.Engine(self.native_lib, self.native_plan, self.native_outcome, self.limits,
-                               proof=self.pidns and self.uid is not None, workdir_fd=workdir_fd)
+                               proof=self.pidns and self.uid is not None, workdir_fd=workdir_fd,
+                               overlap=self.overlap)
         engine.set_keys({k: self.instances[k] for k in self.spare.keys if k in self.instances})
         return engine
 
@@ -312,6 +319,21 @@ class Server:
         """In a candidate child forked by the native helper: HardeningError if a step failed."""
         if self.native_outcome.step:
             raise child_mod.HardeningError(native.failure(self.native_outcome))
+
+    @staticmethod
+    def drop_early_spare(fds) -> None:
+        """Kill and reap the spare the C cycle forked while the candidate ran (no sweep: the candidate is
+        still to be concluded)."""
+        if fds.pid < 0:
+            return
+        try:
+            os.kill(fds.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        os.waitpid(fds.pid, 0)
+        for fd in (fds.pidfd, fds.out_r, fds.res_r, fds.cmd_w):
+            os.close(fd)
+        fds.pid = -1
 
     @staticmethod
     def spare_from(fds, keys: frozenset) -> Spare:

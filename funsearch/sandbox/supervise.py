@@ -89,7 +89,7 @@ def kill_child(pid: int) -> None:
             pass
 
 
-def supervise(spare, command: bytes, n_instances: int, limits: SandboxLimits, mark, trace: bool) -> Supervision:
+def supervise(spare, command: bytes, n_instances: int, limits: SandboxLimits, mark) -> Supervision:
     """Hand `command` to the spare child and watch it until it ends, finishes or breaks a limit."""
     sup = Supervision(pid=spare.pid, pidfd=spare.pidfd, out_r=spare.out_r, res_r=spare.res_r,
                       start=time.perf_counter(), cap=result_cap(limits, n_instances),
@@ -123,10 +123,11 @@ def supervise(spare, command: bytes, n_instances: int, limits: SandboxLimits, ma
                 sup.finished = True
         if exited or sup.overflow or sup.finished:
             break
-    if trace and sup.finished and sup.out_r in sup.open_fds:  # the child wrote its trace line before its end line
+    if sup.finished and sup.out_r in sup.open_fds:  # it flushed its stdout before its end line: take what is there
         os.set_blocking(sup.out_r, False)
         try:
-            sup.out += os.read(sup.out_r, 1 << 16)
+            while len(sup.out) < sup.stdout_cap and (chunk := os.read(sup.out_r, 1 << 16)):
+                sup.take(sup.out_r, chunk)
         except BlockingIOError:
             pass
         os.set_blocking(sup.out_r, True)
