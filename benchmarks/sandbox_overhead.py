@@ -1,10 +1,10 @@
 """Per-evaluation overhead of the hardened fork server vs a plain subprocess vs an in-process call.
 
-Run: python benchmarks/sandbox_overhead.py [--n 300] [--seconds 5] [--trace 300]
+Run: python benchmarks/sandbox_overhead.py [--n 300] [--seconds 4] [--rounds 3] [--trace 300]
 --trace N adds a per-step breakdown of N traced evaluations (FUNSEARCH_SANDBOX_TRACE: the server and the
 child time each step; tracing itself adds a little to every step, and it runs on the Python path).
-The fork server is measured on its two paths: the native fast path (the default: the usual evaluation
-cycle in C) and the Python path (FUNSEARCH_SANDBOX_NATIVE=0), then the fast path again.
+The fork server is measured on its two paths, alternating for --rounds rounds: the native fast path (the
+default: the usual evaluation cycle in C) and the Python path (FUNSEARCH_SANDBOX_NATIVE=0).
 Everything is measured in this one run on this machine; the ratios compare numbers from this run.
 Targets (issue 4): <= 3 ms per evaluation, >= 5x faster than a plain subprocess, >= 400 evaluations/s
 with two slots on 2 cores.
@@ -180,7 +180,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=300, help="evaluations per sequential measurement")
     parser.add_argument("--subprocess-n", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each two-slot throughput run")
+    parser.add_argument("--seconds", type=float, default=4.0, help="duration of each two-slot throughput run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of (fast path, Python path); figures are medians over rounds")
     parser.add_argument("--trace", type=int, default=0, help="also print a per-step breakdown of this many evaluations")
     args = parser.parse_args()
     problem = load_problem(TOY)
@@ -199,27 +201,36 @@ def main() -> None:
     plain_t = timed(plain, args.subprocess_n)
     print(f"plain `python -c` subprocess (numpy imported) per candidate: {ms(plain_t)}")
 
-    paths = {}
-    for label, fast in (("fast path", True), ("Python path", False), ("fast path (again)", True)):
-        m = paths[label] = measure_path(problem, fast, args.n, args.seconds)
-        print(f"hardened fork server, {label} ({m['line']}; {m['on']} protections on): {ms(m['seq'])}")
-        print(f"    total CPU per evaluation (harness + server + child, from /proc): {m['cpu'] * 1e3:.2f} ms; "
-              f"child CPU median {m['child_cpu'] * 1e3:.3f} ms; two slots in parallel: {m['rate']:.0f} evaluations/s")
+    runs: dict[str, list[dict]] = {"fast path": [], "Python path": []}
+    for k in range(args.rounds):  # alternate, so that both paths see the same drift of this shared machine
+        for label, fast in (("fast path", True), ("Python path", False)):
+            m = measure_path(problem, fast, args.n, args.seconds)
+            runs[label].append(m)
+            print(f"round {k + 1}, {label} ({m['line']}; {m['on']} protections on): median "
+                  f"{statistics.median(m['seq']) * 1e3:.3f} ms sequential, {m['cpu'] * 1e3:.2f} ms CPU per evaluation "
+                  f"(harness + server + child), {m['rate']:.0f} evaluations/s with two slots")
 
-    fast = paths["fast path"]
-    fork_t = fast["seq"]
-    overhead = statistics.median(fork_t) - statistics.median(direct)
+    def med(label: str, key: str) -> float:
+        if key == "seq":
+            return statistics.median(statistics.median(m["seq"]) for m in runs[label])
+        return statistics.median(m[key] for m in runs[label])
     print()
-    print("the default (fast path, first run; the repeat shows the drift of this machine during the benchmark):")
-    print(f"per-evaluation overhead of the fork server over in-process: {overhead * 1e3:.3f} ms (target <= 3 ms)")
-    print(f"fork server vs plain subprocess: {statistics.median(plain_t) / statistics.median(fork_t):.1f}x faster (target >= 5x)")
-    print(f"fork server vs in-process: {statistics.median(fork_t) / statistics.median(direct):.1f}x slower")
-    print(f"evaluations/s, one slot sequential: {1.0 / statistics.fmean(fork_t):.0f}")
-    print(f"evaluations/s, two slots in parallel for {fast['elapsed']:.1f}s: {fast['rate']:.0f} (target >= 400)")
-    print(f"total CPU per evaluation: {fast['cpu'] * 1e3:.2f} ms -> at most {2 / fast['cpu']:.0f} evaluations/s on 2 idle cores")
-    slow = paths["Python path"]
-    print(f"fast path vs Python path: latency x{statistics.median(slow['seq']) / statistics.median(fork_t):.2f}, "
-          f"CPU x{slow['cpu'] / fast['cpu']:.2f}, throughput x{fast['rate'] / slow['rate']:.2f}")
+    print(f"medians over {args.rounds} rounds:")
+    print(f"{'path':<12} {'latency ms':>10} {'overhead ms':>11} {'CPU/eval ms':>11} {'evals/s (2 slots)':>18}")
+    for label in runs:
+        print(f"{label:<12} {med(label, 'seq') * 1e3:10.3f} {(med(label, 'seq') - statistics.median(direct)) * 1e3:11.3f} "
+              f"{med(label, 'cpu') * 1e3:11.2f} {med(label, 'rate'):18.0f}")
+    fast_seq, fast_rate = med("fast path", "seq"), med("fast path", "rate")
+    print()
+    print("the default (fast path):")
+    print(f"per-evaluation overhead of the fork server over in-process: {(fast_seq - statistics.median(direct)) * 1e3:.3f} ms (target <= 3 ms)")
+    print(f"fork server vs plain subprocess: {statistics.median(plain_t) / fast_seq:.1f}x faster (target >= 5x)")
+    print(f"fork server vs in-process: {fast_seq / statistics.median(direct):.1f}x slower")
+    print(f"evaluations/s, two slots in parallel: {fast_rate:.0f} (target >= 400); "
+          f"best round {max(m['rate'] for m in runs['fast path']):.0f}, worst {min(m['rate'] for m in runs['fast path']):.0f}")
+    print(f"total CPU per evaluation: {med('fast path', 'cpu') * 1e3:.2f} ms -> at most {2 / med('fast path', 'cpu'):.0f} evaluations/s on 2 idle cores")
+    print(f"fast path vs Python path: latency x{med('Python path', 'seq') / fast_seq:.2f}, "
+          f"CPU x{med('Python path', 'cpu') / med('fast path', 'cpu'):.2f}, throughput x{fast_rate / med('Python path', 'rate'):.2f}")
     print(f"load average at end: {os.getloadavg()[0]:.2f}  (other work on this machine inflates every figure)")
     if args.trace:
         print()
