@@ -14,6 +14,8 @@ What it does (each layer where the machine allows it; `funsearch sandbox` lists 
 - at the wall deadline the whole group is SIGKILLed; after every candidate every leftover process
   (setsid and double-fork escapees included) is SIGKILLed and reaped; the child's tmp is wiped;
 - the trusted harness decodes and scores solutions; the child never scores.
+- speed: the usual cycle (fork and harden a spare, supervise, prove nothing else exists, reply) runs in
+  C (native/forkhelper.c, trusted harness code built by set-up); every unusual case goes to the Python path.
 
 What it does NOT protect against:
 - kernel exploits and hardware side channels (Spectre-class, timing, cache) — the kernel is shared;
@@ -24,6 +26,8 @@ What it does NOT protect against:
   (bounded by the process limit); no cgroup is used;
 - a candidate that learns the instances (it receives them) and hard-codes answers to them;
 - denial of service of its own evaluation (it can always fail or time out);
+- bugs in the fork server itself, including its C fast path (it runs with the server's privileges; it
+  parses only the harness's frames and bounded child output, and FUNSEARCH_SANDBOX_NATIVE=0 turns it off);
 - where bubblewrap, root, seccomp or Landlock are missing, the corresponding layers (see above) are
   off — the evaluator warns loudly, it does not refuse to run.
 """

@@ -52,6 +52,26 @@ class Hardening:
     rlimits: tuple[tuple[int, int, int], ...]
 
 
+    @classmethod
+    def for_limits(cls, lim, uid: int | None, landlock_fd: int | None, seccomp, workdir: str, server_pid: int,
+                   extra_processes: int = 0) -> "Hardening":
+        """The steps for a `SandboxLimits`: address space, CPU seconds (rounded up), file size, open files, no
+        core files, and with the uid switch the process count (plus `extra_processes` of the server's own)."""
+        cpu = max(1, int(-(-lim.cpu_seconds // 1)))
+        rlimits = [
+            (resource.RLIMIT_AS, lim.memory_mb << 20, lim.memory_mb << 20),
+            (resource.RLIMIT_CPU, cpu, cpu + 1),
+            (resource.RLIMIT_FSIZE, lim.file_bytes, lim.file_bytes),
+            (resource.RLIMIT_NOFILE, lim.open_files, lim.open_files),
+            (resource.RLIMIT_CORE, 0, 0),
+        ]
+        if uid is not None:
+            nproc = lim.processes + extra_processes
+            rlimits.append((resource.RLIMIT_NPROC, nproc, nproc))
+        return cls(uid=uid, landlock_fd=landlock_fd, seccomp=seccomp, workdir=workdir, server_pid=server_pid,
+                   rlimits=tuple(rlimits))
+
+
 class HardeningError(Exception):
     """A hardening step failed; the message names the step."""
 

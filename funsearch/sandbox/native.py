@@ -19,8 +19,12 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
+
+from funsearch.sandbox.spares import Spare
+from funsearch.sandbox.supervise import Supervision
 
 SOURCE = Path(__file__).resolve().parent / "native" / "forkhelper.c"
 ABI = 3
@@ -126,6 +130,13 @@ def steps_done(plan: Plan, outcome: Outcome) -> list[str]:
     return applicable[:applicable.index(failed)]
 
 
+def check_hardened(plan: Plan, outcome: Outcome, error: type) -> list[str]:
+    """In a child forked by `fs_fork`: the steps applied, or `error` (HardeningError) naming the failed one."""
+    if outcome.step:
+        raise error(failure(outcome))
+    return steps_done(plan, outcome)
+
+
 def failure(outcome: Outcome) -> str:
     """The HardeningError text for a failed step, as the Python path words it ("step: OSError: ...")."""
     return f"{STEPS[outcome.step - 1]}: OSError: [Errno {outcome.err}] {os.strerror(outcome.err)}"
@@ -210,3 +221,34 @@ class Engine:
     def error(self) -> str:
         where = (self.state.err_where or b"?").decode()
         return f"native fork server: {where}: {os.strerror(self.state.err)}"
+
+    def spare(self, keys: frozenset) -> Spare:
+        """The waiting spare as the Python path's record."""
+        fds = self.state.spare
+        return Spare(pid=fds.pid, pidfd=fds.pidfd, out_r=fds.out_r, res_r=fds.res_r, cmd_w=fds.cmd_w, keys=keys)
+
+    def drop_early_spare(self) -> None:
+        """Kill and reap the spare forked while the candidate ran (no sweep: the candidate is still to be
+        concluded by the Python path)."""
+        fds = self.state.next
+        if fds.pid < 0:
+            return
+        try:
+            os.kill(fds.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        os.waitpid(fds.pid, 0)
+        for fd in (fds.pidfd, fds.out_r, fds.res_r, fds.cmd_w):
+            os.close(fd)
+        fds.pid = -1
+
+    def supervision(self, stdout_cap: int) -> Supervision:
+        """The supervised candidate (FS_SUPERVISED) as the Python path's record, for `supervise.conclude`."""
+        st = self.state
+        return Supervision(pid=st.spare.pid, pidfd=st.spare.pidfd, out_r=st.spare.out_r, res_r=st.spare.res_r,
+                           start=st.sup_start_ns / 1e9, cap=st.sup_result_cap, stdout_cap=stdout_cap,
+                           results=bytearray(ctypes.string_at(st.results, st.results_len) if st.results_len else b""),
+                           out=bytearray(ctypes.string_at(st.out, st.out_len) if st.out_len else b""),
+                           timed_out=bool(st.sup_timed_out), overflow=bool(st.sup_overflow),
+                           finished=bool(st.sup_finished), cpu=st.sup_cpu_ns / 1e9,
+                           open_fds={st.spare.out_r, st.spare.res_r})

@@ -1,21 +1,29 @@
 """The fork server: one per evaluator slot, started (inside bubblewrap when available) by `client.py`.
 
 It imports numpy and the problem module once, keeps instances per split, and for each candidate
-forks one hardened child (see child.py; the forking itself is in spares.py), supervises it (wall deadline, capped stdout, capped results),
-reaps it with its rusage, SIGKILLs every leftover process (in its own pid namespace: every process but
-itself and bwrap's init; otherwise every descendant, which a subreaper keeps in reach), wipes the
-child's tmp folder and answers with one frame. It never runs candidate code itself and never scores.
+forks one hardened child (see child.py; the forking itself is in spares.py), supervises it (wall deadline,
+capped stdout, capped results; supervise.py), reaps it with its rusage, SIGKILLs every leftover process (in
+its own pid namespace: every process but itself and bwrap's init; otherwise every descendant, which a
+subreaper keeps in reach), wipes the child's tmp folder and answers with one frame. It never runs candidate
+code itself and never scores.
 
-Fast path (the usual case): the child sends its end line and is SIGKILLed; if the pid namespace's last
-allocated pid is still the child's (Reaper.nothing_since: no process or thread was created after it, an
-exact proof while the child is unreaped and candidates run unprivileged), the reply goes out at once, the
-next spare is forked while the dead child is reaped, and no /proc scan or sweep is needed. Otherwise every
-leftover is found in /proc, killed and reaped before the reply. Spares are forked with libc fork() while
-the server is single-threaded (see Server.fork). FUNSEARCH_SANDBOX_TRACE=1 in the harness's environment
-adds per-step timings to every reply ("trace", "trace_child"; see benchmarks/sandbox_overhead.py --trace).
+Proof of solitude (the usual case): the child sends its end line and is SIGKILLed; if the pid namespace's
+last allocated pid is still the child's (Reaper.nothing_since: no process or thread was created after it,
+an exact proof while the child is unreaped and candidates run unprivileged), the reply goes out at once,
+the next spare is forked while the dead child is reaped, and no /proc scan or sweep is needed. Otherwise
+every leftover is found in /proc, killed and reaped before the reply.
+
+Two paths do this. The native fast path (native.py, native/forkhelper.c; the default where gcc built it)
+runs the usual cycle in C: forking and hardening a spare in one call, forking the next spare while the
+candidate runs (when the candidate cannot touch it), supervision, the proof, the reply. It hands every other
+case (new instances, unknown ops, a child that did not end cleanly or cannot be proven alone, non-ASCII
+output, a dirty tmp folder) to the Python path, which handles all cases (`handle`, supervise.py) and is
+used alone with FUNSEARCH_SANDBOX_NATIVE=0, with tracing, or when the problem's imports registered at-fork
+hooks. FUNSEARCH_SANDBOX_TRACE=1 in the harness's environment adds per-step timings to every reply
+("trace", "trace_child"; see benchmarks/sandbox_overhead.py --trace).
 
 Protocol on fds 0/1 (frames from wire.py): requests {"op": "instances", "key"} + JSON payload,
-{"op": "eval", "key"} + candidate source; {"op": "quit"}. Replies: one frame per eval.
+{"op": "eval", "key"} + candidate (child.command_payload: marshalled code, or source); {"op": "quit"}. Replies: one frame per eval.
 Run as: python -m funsearch.sandbox.server CONFIG_JSON
 """
 from __future__ import annotations
@@ -86,7 +94,9 @@ class Server:
         # its uid switch). The spare shares the candidate's uid meanwhile, so RLIMIT_NPROC gets one more.
         self.overlap = bool(self.landlock_fd is not None and config.get("signals_scoped") and self.uid is not None
                             and self.seccomp is not None)
-        self.base_hardening = self._hardening()
+        self.base_hardening = child_mod.Hardening.for_limits(
+            self.limits, uid=self.uid, landlock_fd=self.landlock_fd, seccomp=self.seccomp, workdir=self.workdir,
+            server_pid=self.me, extra_processes=1 if self.overlap else 0)
         self.native_lib = self.native_plan = None
         self.native_outcome = native.Outcome()
         self.native_error = "" if config.get("native") else (config.get("native_off") or "no native library given")
@@ -132,22 +142,6 @@ class Server:
         else:
             pid = libc_fork(self.libc.fork, self.fork_hooks)
         return pid, lambda: list(child_mod.harden(hardening, out_w, res_w, devnull, cmd_r))
-
-    def _hardening(self) -> child_mod.Hardening:
-        lim = self.limits
-        cpu = max(1, int(-(-lim.cpu_seconds // 1)))
-        rlimits = [
-            (resource.RLIMIT_AS, lim.memory_mb << 20, lim.memory_mb << 20),
-            (resource.RLIMIT_CPU, cpu, cpu + 1),
-            (resource.RLIMIT_FSIZE, lim.file_bytes, lim.file_bytes),
-            (resource.RLIMIT_NOFILE, lim.open_files, lim.open_files),
-            (resource.RLIMIT_CORE, 0, 0),
-        ]
-        if self.uid is not None:
-            nproc = lim.processes + (1 if self.overlap else 0)
-            rlimits.append((resource.RLIMIT_NPROC, nproc, nproc))
-        return child_mod.Hardening(uid=self.uid, landlock_fd=self.landlock_fd, seccomp=self.seccomp,
-                                   workdir=self.workdir, server_pid=self.me, rlimits=tuple(rlimits))
 
     # --- one child -------------------------------------------------------------------------
     def spawn(self, probe: bool = False) -> "Spare":
@@ -216,7 +210,7 @@ class Server:
                 reason = engine.serve()
                 if reason == native.CHILD:
                     self.child_after_engine()
-                self.spare = self.spare_from(engine.state.spare, self.spare.keys)
+                self.spare = engine.spare(self.spare.keys)
                 if reason == native.EOF:
                     return
                 if reason == native.WIPE:
@@ -228,8 +222,8 @@ class Server:
                         continue
                     raise OSError(engine.error())
                 if reason == native.SUPERVISED:
-                    self.drop_early_spare(engine.state.next)  # not proven safe to keep: a fresh one follows
-                    self.reply_and_finish(self.engine_supervision(engine))
+                    engine.drop_early_spare()  # not proven safe to keep: a fresh one follows
+                    self.reply_and_finish(engine.supervision(self.limits.stdout_bytes))
                     continue
                 header = decode_strict(engine.request_header())
                 payload = read_frame_payload(0)
@@ -309,47 +303,13 @@ class Server:
                              self.limits.output_bytes, self.trace)
 
     def native_check(self) -> list[str]:
-        """In a child forked by the native helper: the steps it applied (for the probe), or HardeningError
-        naming the failed one."""
-        if self.native_outcome.step:
-            raise child_mod.HardeningError(native.failure(self.native_outcome))
-        return native.steps_done(self.native_plan, self.native_outcome)
+        """In a child forked by the native helper: the steps it applied (for the probe), or HardeningError."""
+        return native.check_hardened(self.native_plan, self.native_outcome, child_mod.HardeningError)
 
     def native_ok(self) -> None:
         """In a candidate child forked by the native helper: HardeningError if a step failed."""
         if self.native_outcome.step:
             raise child_mod.HardeningError(native.failure(self.native_outcome))
-
-    @staticmethod
-    def drop_early_spare(fds) -> None:
-        """Kill and reap the spare the C cycle forked while the candidate ran (no sweep: the candidate is
-        still to be concluded)."""
-        if fds.pid < 0:
-            return
-        try:
-            os.kill(fds.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        os.waitpid(fds.pid, 0)
-        for fd in (fds.pidfd, fds.out_r, fds.res_r, fds.cmd_w):
-            os.close(fd)
-        fds.pid = -1
-
-    @staticmethod
-    def spare_from(fds, keys: frozenset) -> Spare:
-        return Spare(pid=fds.pid, pidfd=fds.pidfd, out_r=fds.out_r, res_r=fds.res_r, cmd_w=fds.cmd_w, keys=keys)
-
-    def engine_supervision(self, engine) -> Supervision:
-        """The engine's supervised child as the Python path's record (for `conclude`)."""
-        st = engine.state
-        sup = Supervision(pid=st.spare.pid, pidfd=st.spare.pidfd, out_r=st.spare.out_r, res_r=st.spare.res_r,
-                          start=st.sup_start_ns / 1e9, cap=st.sup_result_cap, stdout_cap=self.limits.stdout_bytes,
-                          results=bytearray(ctypes.string_at(st.results, st.results_len)) if st.results_len else bytearray(),
-                          out=bytearray(ctypes.string_at(st.out, st.out_len)) if st.out_len else bytearray(),
-                          timed_out=bool(st.sup_timed_out), overflow=bool(st.sup_overflow),
-                          finished=bool(st.sup_finished), cpu=st.sup_cpu_ns / 1e9,
-                          open_fds={st.spare.out_r, st.spare.res_r})
-        return sup
 
 
 def main() -> None:
