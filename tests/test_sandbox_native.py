@@ -1,4 +1,4 @@
-"""The native fast path (funsearch/sandbox/native.py, native/forkhelper.c) against the Python path:
+"""The native fast path (funsearch/sandbox/native.py, native/*.c) against the Python path:
 the same outcome for every kind of candidate, the C cycle actually used for the usual ones, the hardening
 helper reporting a failed step, and what the C cycle must hand back to Python (new instances, a dirty
 tmp folder, non-ASCII output). The hostile corpus runs on both paths in test_sandbox_hostile.py."""

@@ -15,7 +15,7 @@ What it does (each layer where the machine allows it; `funsearch sandbox` lists 
   (setsid and double-fork escapees included) is SIGKILLed and reaped; the child's tmp is wiped;
 - the trusted harness decodes and scores solutions; the child never scores.
 - speed: the usual cycle (fork and harden a spare, supervise, prove nothing else exists, reply) runs in
-  C (native/forkhelper.c, trusted harness code built by set-up); every unusual case goes to the Python path.
+  C (funsearch/sandbox/native/, trusted harness code built by set-up); every unusual case goes to the Python path.
 
 What it does NOT protect against:
 - kernel exploits and hardware side channels (Spectre-class, timing, cache) — the kernel is shared;

@@ -1,6 +1,6 @@
 """The fork server's native fast path: fork-and-harden in one C call, and the common evaluation cycle in C.
 
-`native/forkhelper.c` has two parts. `fs_fork` applies the same steps as `child.harden`, in the same
+`native/` holds the C: `harden.c`, `engine.c`, `io.c`, `forkhelper.h`. `fs_fork` applies the same steps as `child.harden`, in the same
 order, before the child returns to Python. `fs_serve` runs the usual cycle (request, command, supervision,
 SIGKILL, last-pid proof, reply, next spare, reap) with no Python in between, and hands every other case to
 the Python path (`Engine.serve` reasons). Why: in Python each step allocates objects and touches reference
@@ -26,7 +26,9 @@ from pathlib import Path
 from funsearch.sandbox.spares import Spare
 from funsearch.sandbox.supervise import Supervision
 
-SOURCE = Path(__file__).resolve().parent / "native" / "forkhelper.c"
+NATIVE_DIR = Path(__file__).resolve().parent / "native"
+SOURCES = ("harden.c", "io.c", "engine.c")
+HEADER = "forkhelper.h"
 ABI = 3
 MAX_LIMITS = 8
 STEPS = ("setsid", "fds", "rlimits", "workdir", "uid", "pdeathsig", "no_new_privs", "landlock", "seccomp")
@@ -37,7 +39,7 @@ class Limit(ctypes.Structure):
 
 
 class Plan(ctypes.Structure):
-    """struct fs_plan: what the child applies to itself (see forkhelper.c)."""
+    """struct fs_plan: what the child applies to itself (see native/forkhelper.h)."""
 
     _fields_ = [("devnull_fd", ctypes.c_int32), ("out_fd", ctypes.c_int32), ("result_fd", ctypes.c_int32),
                 ("command_fd", ctypes.c_int32), ("landlock_fd", ctypes.c_int32), ("uid", ctypes.c_int32),
@@ -54,9 +56,10 @@ class Outcome(ctypes.Structure):
 def library_paths() -> list[Path]:
     """Where the built library may live, in order: beside its source, else in the user's cache. Named
     after the source's hash, so an edited source is rebuilt."""
-    name = f"_forkhelper-{hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]}.so"
+    digest = hashlib.sha256(b"".join((NATIVE_DIR / f).read_bytes() for f in (HEADER, *SOURCES))).hexdigest()
+    name = f"_forkhelper-{digest[:16]}.so"
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "funsearch" / "native"
-    return [SOURCE.parent / name, cache / name]
+    return [NATIVE_DIR / name, cache / name]
 
 
 def build() -> tuple[Path | None, str]:
@@ -85,7 +88,7 @@ def build() -> tuple[Path | None, str]:
 def _compile(cc: str, target: Path) -> tuple[Path | None, str]:
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
     try:
-        proc = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(SOURCE)],
+        proc = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(tmp), *(str(NATIVE_DIR / f) for f in SOURCES)],
                               capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.SubprocessError) as exc:
         return None, f"compiler failed to run: {exc}"
@@ -93,6 +96,9 @@ def _compile(cc: str, target: Path) -> tuple[Path | None, str]:
         tmp.unlink(missing_ok=True)
         return None, "compile failed: " + " ".join(proc.stderr.split())[:200]
     os.replace(tmp, target)
+    for stale in target.parent.glob("_forkhelper-*.so"):  # builds of earlier sources
+        if stale != target:
+            stale.unlink(missing_ok=True)
     return target, ""
 
 
@@ -158,7 +164,7 @@ class SpareFds(ctypes.Structure):
 
 
 class EngineState(ctypes.Structure):
-    """struct fs_engine (see forkhelper.c for each field)."""
+    """struct fs_engine (see native/forkhelper.h for each field)."""
 
     _fields_ = [("plan", ctypes.POINTER(Plan)), ("outcome", ctypes.POINTER(Outcome)), ("keys", ctypes.POINTER(Key)),
                 ("n_keys", ctypes.c_int64), ("wall_ns", ctypes.c_int64), ("stdout_cap", ctypes.c_int64),

@@ -13,7 +13,7 @@ an exact proof while the child is unreaped and candidates run unprivileged), the
 the next spare is forked while the dead child is reaped, and no /proc scan or sweep is needed. Otherwise
 every leftover is found in /proc, killed and reaped before the reply.
 
-Two paths do this. The native fast path (native.py, native/forkhelper.c; the default where gcc built it)
+Two paths do this. The native fast path (native.py, native/*.c; the default where gcc built it)
 runs the usual cycle in C: forking and hardening a spare in one call, forking the next spare while the
 candidate runs (when the candidate cannot touch it), supervision, the proof, the reply. It hands every other
 case (new instances, unknown ops, a child that did not end cleanly or cannot be proven alone, non-ASCII
@@ -92,8 +92,9 @@ class Server:
         # The C cycle forks the next spare while a candidate runs when the candidate cannot touch it: no
         # signals across Landlock domains (ABI >= 6), no ptrace (seccomp; and the spare is not dumpable after
         # its uid switch). The spare shares the candidate's uid meanwhile, so RLIMIT_NPROC gets one more.
+        # Only where the last-pid proof can keep that spare (a pid namespace and unprivileged candidates).
         self.overlap = bool(self.landlock_fd is not None and config.get("signals_scoped") and self.uid is not None
-                            and self.seccomp is not None)
+                            and self.seccomp is not None and self.pidns)
         self.base_hardening = child_mod.Hardening.for_limits(
             self.limits, uid=self.uid, landlock_fd=self.landlock_fd, seccomp=self.seccomp, workdir=self.workdir,
             server_pid=self.me, extra_processes=1 if self.overlap else 0)

@@ -3,7 +3,7 @@
 `supervise()` hands a spare its command and watches it: wall deadline, capped results (size cap) and
 stdout (kept up to its cap), the end line, SIGKILL once the child is done or over a limit. `conclude()`
 turns that into the reply header and a `finish` step (reap, sweep leftovers, drain, wipe tmp). The native
-engine (native/forkhelper.c, fs_serve) does the same supervision in C and hands every case it does not
+engine (native/engine.c, fs_serve) does the same supervision in C and hands every case it does not
 finish itself to `conclude()` as a filled `Supervision`.
 """
 from __future__ import annotations

@@ -1,116 +1,7 @@
-/* The fork server's native fast path (see funsearch/sandbox/native.py): fork() plus the whole hardening of a
- * candidate child in one call (fs_fork), and the common evaluation cycle (fs_serve).
- *
- * The Python path (child.harden) does the same steps one ctypes/os call at a time; each Python-level step
- * allocates objects and bumps reference counts on pages the child shares copy-on-write with the fork
- * server, and every such page costs a page fault (~3.5 us on this project's VMs). Here the child runs
- * the steps before it returns to Python, touching only the C stack. Same steps, same order, same checks.
- *
- * Steps (numbers reported in fs_outcome.step on failure, 0 when every step succeeded):
- *   1 setsid   2 fds   3 rlimits   4 workdir   5 uid   6 pdeathsig   7 no_new_privs   8 landlock   9 seccomp
- * Build: gcc -O2 -shared -fPIC -o _forkhelper.so forkhelper.c   (no Python headers needed)
+/* engine.c: fs_serve, the usual evaluation cycle of the fork server, in C (see forkhelper.h).
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#define FS_ABI 3
-#define FS_MAX_LIMITS 8
-#define RESULT_FD 3
-#define COMMAND_FD 4
-#define SYS_LANDLOCK_RESTRICT_SELF 446
-#define SYS_CLOSE_RANGE_NR 436
-
-struct fs_limit { int64_t resource, soft, hard; };
-
-struct fs_plan {                 /* mirrored by native.Plan (ctypes) */
-    int32_t devnull_fd, out_fd, result_fd, command_fd;
-    int32_t landlock_fd;         /* -1: no Landlock */
-    int32_t uid;                 /* -1: keep the current uid */
-    int32_t server_pid;
-    int32_t n_limits;
-    struct fs_limit limits[FS_MAX_LIMITS];
-    const char *workdir;
-    const void *seccomp;         /* a struct sock_fprog *, NULL: no seccomp */
-};
-
-struct fs_outcome { int32_t step, err; };
-
-int fs_abi(void) { return FS_ABI; }
-
-static void close_from(int low, int high) /* close [low, high] */
-{
-    if (low > high) return;
-    if (syscall(SYS_CLOSE_RANGE_NR, (unsigned)low, (unsigned)high, 0) == 0) return;
-    for (int fd = low; fd <= high && fd < 65536; fd++) close(fd);
-}
-
-static int fds(const struct fs_plan *p)
-{
-    int out = fcntl(p->out_fd, F_DUPFD, 16), res = fcntl(p->result_fd, F_DUPFD, 16),
-        cmd = fcntl(p->command_fd, F_DUPFD, 16);
-    if (out < 0 || res < 0 || cmd < 0) return -1;
-    if (dup2(p->devnull_fd, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 || dup2(res, RESULT_FD) < 0
-        || dup2(cmd, COMMAND_FD) < 0) return -1;
-    if (fcntl(RESULT_FD, F_SETFD, FD_CLOEXEC) < 0 || fcntl(COMMAND_FD, F_SETFD, FD_CLOEXEC) < 0) return -1;
-    if (p->landlock_fd > COMMAND_FD) {
-        close_from(COMMAND_FD + 1, p->landlock_fd - 1);
-        close_from(p->landlock_fd + 1, 0x7fffffff);
-    } else {
-        close_from(COMMAND_FD + 1, 0x7fffffff);
-    }
-    return 0;
-}
-
-static int harden(const struct fs_plan *p)
-{
-    if (setsid() < 0) return 1;
-    if (fds(p) < 0) return 2;
-    for (int i = 0; i < p->n_limits && i < FS_MAX_LIMITS; i++) {
-        struct rlimit rl = { (rlim_t)p->limits[i].soft, (rlim_t)p->limits[i].hard };
-        if (setrlimit((int)p->limits[i].resource, &rl) < 0) return 3;
-    }
-    if (chdir(p->workdir) < 0) return 4;
-    if (p->uid >= 0) {  /* raw syscalls: the process is single-threaded, no need for libc's setxid broadcast */
-        if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, p->uid, p->uid, p->uid) < 0
-            || syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0) return 5;
-        if ((int)getuid() != p->uid || (int)geteuid() != p->uid) { errno = EPERM; return 5; }
-    }
-    /* after the uid switch: changing credentials clears the parent-death signal */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return 6;
-    if (getppid() != p->server_pid) _exit(111);  /* the server died before the signal was armed */
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return 7;
-    if (p->landlock_fd >= 0) {
-        if (syscall(SYS_LANDLOCK_RESTRICT_SELF, p->landlock_fd, 0) < 0) return 8;
-        close(p->landlock_fd);
-    }
-    if (p->seccomp != NULL && prctl(PR_SET_SECCOMP, 2 /* SECCOMP_MODE_FILTER */, p->seccomp, 0, 0) < 0) return 9;
-    return 0;
-}
-
-/* fork(); in the child, harden before returning. Returns the child's pid in the parent, 0 in the child
- * (out->step: 0, or the failed step with out->err its errno), -1 with errno when fork failed. */
-long fs_fork(const struct fs_plan *p, struct fs_outcome *out)
-{
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    out->err = 0;
-    out->step = harden(p);
-    if (out->step) out->err = errno;
-    return 0;
-}
+#include "forkhelper.h"
 
 /* ---- fs_serve: the common evaluation cycle, with no Python in the fork server's loop ---------------------------
  *
@@ -118,62 +9,12 @@ long fs_fork(const struct fs_plan *p, struct fs_outcome *out)
  *   read the request frame -> send the command to the spare -> supervise it (wall deadline, capped results and
  *   stdout) -> SIGKILL it after its end line -> last-pid proof (nothing else was created) -> reply frame ->
  *   fork and harden the next spare -> reap the old child -> check its tmp folder is empty.
- * It returns to Python (FS_* reasons below) for everything else: another request, a child that did not end
+ * It returns to Python (the FS_* reasons in forkhelper.h) for everything else: another request, a child that did not end
  * cleanly or cannot be proven alone, stdout that is not plain ASCII, a non-empty tmp folder, and in the new
  * spare child itself. The Python path (server.py, supervise.py) does the same cycle and handles all cases. */
 
-#define FS_CHILD 1       /* we are the new spare child (hardened; fs_outcome in the plan's outcome) */
-#define FS_REQUEST 2     /* a request frame header Python must handle (req, req_len; the payload is unread) */
-#define FS_SUPERVISED 3  /* a candidate ran; Python concludes (sup_* fields) and forks the next spare */
-#define FS_EOF 4         /* the harness closed the request pipe */
-#define FS_WIPE 5        /* replied, next spare forked, old child reaped, but its tmp folder is not empty */
-#define FS_ERROR -1      /* a system call failed (err: errno, err_where: which) */
-
 static const char END_LINE[] = "{\"end\":true}\n";
 #define END_LEN (sizeof(END_LINE) - 1)
-
-struct fs_key {                  /* mirrored by native.Key */
-    const char *header;          /* the exact eval request header bytes the harness sends for this key */
-    int64_t header_len;
-    const char *prefix;          /* the command's first line for this key, newline included */
-    int64_t prefix_len;
-    int64_t n_instances;
-};
-
-struct fs_spare { int32_t pid, pidfd, out_r, res_r, cmd_w, pad; };
-
-struct fs_engine {               /* mirrored by native.Engine */
-    struct fs_plan *plan;
-    struct fs_outcome *outcome;
-    struct fs_key *keys;
-    int64_t n_keys;
-    int64_t wall_ns, stdout_cap, output_bytes;
-    int32_t proof;               /* 1: pid namespace + unprivileged candidates: the last-pid proof is valid */
-    int32_t workdir_fd;          /* O_RDONLY|O_DIRECTORY fd of the children's tmp folder */
-    struct fs_spare spare;       /* in/out: the waiting spare child */
-    int32_t reason, err;
-    const char *err_where;
-    char *req; int64_t req_len;  /* FS_REQUEST: the header (malloc'd; fs_free) */
-    /* FS_SUPERVISED */
-    int32_t sup_finished, sup_timed_out, sup_overflow, sup_exited;
-    int64_t sup_key, sup_start_ns, sup_cpu_ns, sup_result_cap;
-    char *results; int64_t results_len;   /* malloc'd; fs_free */
-    char *out; int64_t out_len;           /* malloc'd; fs_free */
-    int64_t served;              /* evaluations completed on the fast path (statistics) */
-    int32_t overlap;             /* 1: fork the next spare while the candidate runs (see below) */
-    int32_t pad;
-    struct fs_spare next;        /* the spare forked while the candidate ran (pid -1: none); on FS_SUPERVISED
-                                    Python kills it (it is not proven safe to keep) */
-};
-
-void fs_free(void *p) { free(p); }
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int fail(struct fs_engine *e, const char *where)
 {
@@ -181,63 +22,6 @@ static int fail(struct fs_engine *e, const char *where)
     e->err_where = where;
     e->reason = FS_ERROR;
     return FS_ERROR;
-}
-
-static int read_exact(int fd, void *buf, size_t n)  /* 0, 1 on EOF, -1 on error */
-{
-    char *p = buf;
-    while (n) {
-        ssize_t k = read(fd, p, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return -1;
-        if (k == 0) return 1;
-        p += k; n -= (size_t)k;
-    }
-    return 0;
-}
-
-static int write_all_fd(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return -1;
-        p += k; n -= (size_t)k;
-    }
-    return 0;
-}
-
-static int append(char **buf, int64_t *len, int64_t *cap, const char *src, int64_t n)
-{
-    if (*len + n > *cap) {
-        int64_t want = *cap ? *cap : 4096;
-        while (want < *len + n) want *= 2;
-        char *grown = realloc(*buf, (size_t)want);
-        if (!grown) return -1;
-        *buf = grown; *cap = want;
-    }
-    memcpy(*buf + *len, src, (size_t)n);
-    *len += n;
-    return 0;
-}
-
-static int64_t read_first_number(const char *path, int field)  /* the field-th number of a small /proc file */
-{
-    char text[256];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    text[n] = 0;
-    char *p = text;
-    for (int i = 0; i < field; i++) {  /* skip space-separated fields */
-        while (*p && *p != ' ') p++;
-        if (!*p) return -1;
-        p++;
-    }
-    return strtoll(p, NULL, 10);
 }
 
 /* Supervise the spare after its command: the Python loop in supervise.py, in C. */
@@ -294,24 +78,16 @@ static int supervise(struct fs_engine *e, int64_t result_cap)
     return 0;
 }
 
-static int plain_ascii(const char *p, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c > 0x7e) return 0;
-    }
-    return 1;
-}
-
 /* The reply for a cleanly finished, proven-alone child, as server.py writes it (pack_frame). */
 static int reply(struct fs_engine *e, double wall)
 {
-    int64_t cap = 256 + 2 * e->out_len + e->results_len, len = 8;
+    int64_t cap = 256 + 2 * e->out_len + e->results_len, len;
     char *frame = malloc((size_t)cap);
     if (!frame) return fail(e, "malloc");
     char *h = frame + 4;
     int n = snprintf(h, 200, "{\"timed_out\":false,\"overflow\":false,\"finished\":true,\"exit_code\":0,"
                      "\"cpu\":%.9f,\"wall\":%.9f,\"leftovers\":0,\"fast\":true,\"stdout\":\"", e->sup_cpu_ns / 1e9, wall);
+    if (n < 0 || n >= 200) { free(frame); errno = EOVERFLOW; return fail(e, "reply header"); }
     for (int64_t i = 0; i < e->out_len; i++) {
         char c = e->out[i];
         if (c == '"' || c == '\\') { h[n++] = '\\'; h[n++] = c; }
@@ -367,23 +143,6 @@ static int fork_spare(struct fs_engine *e, struct fs_spare *next)
     }
     next->pid = (int32_t)pid; next->pidfd = pidfd; next->out_r = out[0]; next->res_r = res[0]; next->cmd_w = cmd[1];
     return 0;
-}
-
-static int workdir_empty(int dirfd)
-{
-    char buf[1024];
-    if (lseek(dirfd, 0, SEEK_SET) < 0) return 0;
-    for (;;) {
-        long n = syscall(SYS_getdents64, dirfd, buf, sizeof buf);
-        if (n <= 0) return n == 0;
-        for (long off = 0; off < n;) {
-            unsigned short reclen;
-            memcpy(&reclen, buf + off + 16, 2);
-            const char *name = buf + off + 19;
-            if (strcmp(name, ".") && strcmp(name, "..")) return 0;
-            off += reclen;
-        }
-    }
 }
 
 static void reset(struct fs_engine *e)
