@@ -19,11 +19,10 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
-from funsearch.sandbox.spares import Spare
+from funsearch.sandbox.spares import Spare, kill_spare
 from funsearch.sandbox.supervise import Supervision
 
 NATIVE_DIR = Path(__file__).resolve().parent / "native"
@@ -236,17 +235,9 @@ class Engine:
     def drop_early_spare(self) -> None:
         """Kill and reap the spare forked while the candidate ran (no sweep: the candidate is still to be
         concluded by the Python path)."""
-        fds = self.state.next
-        if fds.pid < 0:
-            return
-        try:
-            os.kill(fds.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        os.waitpid(fds.pid, 0)
-        for fd in (fds.pidfd, fds.out_r, fds.res_r, fds.cmd_w):
-            os.close(fd)
-        fds.pid = -1
+        if self.state.next.pid >= 0:
+            kill_spare(self.state.next)
+            self.state.next.pid = -1
 
     def supervision(self, stdout_cap: int) -> Supervision:
         """The supervised candidate (FS_SUPERVISED) as the Python path's record, for `supervise.conclude`."""

@@ -41,7 +41,7 @@ from funsearch.sandbox import child as child_mod
 from funsearch.sandbox import native
 from funsearch.sandbox.limits import SandboxLimits
 from funsearch.sandbox.reaper import Reaper
-from funsearch.sandbox.spares import ForkHooks, Spare, high_fd, libc_fork, single_threaded, spare_trace
+from funsearch.sandbox.spares import ForkHooks, Spare, high_fd, kill_spare, libc_fork, single_threaded, spare_trace
 from funsearch.sandbox.supervise import Supervision, conclude, supervise
 from funsearch.sandbox.wire import decode_strict, pack_frame, read_frame, read_frame_payload, write_all
 
@@ -169,13 +169,7 @@ class Server:
                      keys=frozenset(self.instances))
 
     def discard(self, spare: "Spare") -> None:
-        try:
-            os.kill(spare.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        os.waitpid(spare.pid, 0)
-        for fd in (spare.pidfd, spare.out_r, spare.res_r, spare.cmd_w):
-            os.close(fd)
+        kill_spare(spare)
         self.reaper.sweep()
 
     # --- protocol ----------------------------------------------------------------------------

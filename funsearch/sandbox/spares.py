@@ -8,6 +8,7 @@ import ctypes
 import fcntl
 import json
 import os
+import signal
 import sys
 import threading
 from dataclasses import dataclass
@@ -71,6 +72,17 @@ def libc_fork(fork_call, hooks: ForkHooks) -> int:
         raise OSError(err, f"fork: {os.strerror(err)}")
     hooks.run(hooks.child if pid == 0 else hooks.parent)
     return pid
+
+
+def kill_spare(spare) -> None:
+    """SIGKILL a spare child (a `Spare`, or the native engine's record of one), reap it, close its pipes."""
+    try:
+        os.kill(spare.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    os.waitpid(spare.pid, 0)
+    for fd in (spare.pidfd, spare.out_r, spare.res_r, spare.cmd_w):
+        os.close(fd)
 
 
 def spare_trace(reply: dict) -> list:
