@@ -49,6 +49,24 @@ def test_encode_turns_numpy_into_plain_json_and_refuses_objects():
         encode_solution([object()])
 
 
+@pytest.mark.parametrize("value", [[0, 1, 2], {"a": [1.5, -2], "b": None, "c": True}, "caf\u00e9", 3.25,
+                                   {1: 2}, [[1, [2, [3.0e300]]]], []])
+def test_the_shared_encoder_writes_what_json_dumps_writes(value):
+    from funsearch.sandbox.wire import _plain
+    assert encode_solution(value) == json.dumps(value, allow_nan=False, default=_plain, separators=(",", ":"))
+
+
+def test_the_shared_encoder_is_clean_after_a_failure():
+    loop = []
+    loop.append(loop)
+    doc = {"x": loop}
+    with pytest.raises(ValueError, match="Circular reference"):
+        encode_solution(doc)
+    doc["x"] = [1]  # the same containers, now without the cycle: no stale marker may remain for them
+    assert encode_solution(doc) == '{"x":[1]}'
+    assert encode_solution([doc, doc]) == '[{"x":[1]},{"x":[1]}]'  # shared, not circular
+
+
 # --- outcome mapping ---------------------------------------------------------------------------
 def _interp(results: bytes, n=2, exit_code=0, timed_out=False, overflow=False, cpu=0.0):
     return interpret(results, n, exit_code, timed_out, overflow, cpu, "", LIMITS)

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from funsearch.sandbox.child import command_head
 from funsearch.sandbox.spares import Spare, kill_spare
 from funsearch.sandbox.supervise import Supervision
 
@@ -184,8 +185,8 @@ def eval_header(key: str) -> bytes:
 
 
 def command_prefix(key: str) -> bytes:
-    """The first line of a child's command (the server's Python path writes the same)."""
-    return json.dumps({"key": key}).encode() + b"\n"
+    """The first line of a child's command, newline included (the server's Python path writes the same)."""
+    return command_head(key) + b"\n"
 
 
 class Engine:

@@ -110,6 +110,7 @@ class Server:
                 self.native_lib = None
                 self.native_error = f"{type(exc).__name__}: {exc}"
         self.instances: dict[str, list] = {}
+        self.by_head: dict[bytes, list] = {}  # the same, keyed by child.command_head(key), for the children
         self.reaper = Reaper(self.me, self.pidns, self.workdir, unprivileged=self.uid is not None)
         self.trace = bool(config.get("trace"))
         self.tr: list = []  # FUNSEARCH_SANDBOX_TRACE: [step, wall ns, server CPU ns] since the last reply
@@ -160,7 +161,7 @@ class Server:
                     msg = json.dumps({"probe_error": str(exc)})
                 os.write(child_mod.RESULT_FD, msg.encode())
                 os._exit(0)
-            child_mod.child_main(harden_self, self.namespace, self.config["run_name"], self.instances,
+            child_mod.child_main(harden_self, self.namespace, self.config["run_name"], self.by_head,
                                  self.limits.output_bytes, self.trace)
         self.mark("spawn.fork")
         for fd in (out_w, res_w, cmd_r):
@@ -237,6 +238,7 @@ class Server:
             if len(self.instances) >= _MAX_CACHED_SPLITS:
                 self.instances.pop(next(iter(self.instances)))
             self.instances[header["key"]] = decode_strict(payload)
+            self.by_head = {child_mod.command_head(k): v for k, v in self.instances.items()}
             return True
         if op != "eval":
             write_all(1, pack_frame({"error": f"unknown op {op!r}"}))
@@ -249,7 +251,7 @@ class Server:
             self.discard(self.spare)
             self.spare = self.spawn()
         self.mark("request")
-        command = json.dumps({"key": key}).encode() + b"\n" + payload
+        command = child_mod.command_head(key) + b"\n" + payload
         self.reply_and_finish(supervise(self.spare, command, len(self.instances[key]), self.limits, self.mark))
         return True
 
@@ -294,7 +296,7 @@ class Server:
         """In a spare forked by the engine: (already hardened) run the child. Never returns."""
         if "random" in sys.modules:
             sys.modules["random"].seed()
-        child_mod.child_main(self.native_ok, self.namespace, self.config["run_name"], self.instances,
+        child_mod.child_main(self.native_ok, self.namespace, self.config["run_name"], self.by_head,
                              self.limits.output_bytes, self.trace)
 
     def native_check(self) -> list[str]:
