@@ -41,7 +41,8 @@ from funsearch.sandbox import child as child_mod
 from funsearch.sandbox import native
 from funsearch.sandbox.limits import SandboxLimits
 from funsearch.sandbox.reaper import Reaper
-from funsearch.sandbox.spares import ForkHooks, Spare, high_fd, kill_spare, libc_fork, single_threaded, spare_trace
+from funsearch.sandbox.spares import (ForkHooks, Spare, high_fd, kill_spare, libc_fork, reseed_random,
+                                      single_threaded, spare_trace)
 from funsearch.sandbox.supervise import Supervision, conclude, supervise
 from funsearch.sandbox.wire import decode_strict, pack_frame, read_frame, read_frame_payload, write_all
 
@@ -294,8 +295,7 @@ class Server:
 
     def child_after_engine(self) -> None:
         """In a spare forked by the engine: (already hardened) run the child. Never returns."""
-        if "random" in sys.modules:
-            sys.modules["random"].seed()
+        reseed_random()
         child_mod.child_main(self.native_ok, self.namespace, self.config["run_name"], self.by_head,
                              self.limits.output_bytes, self.trace)
 
