@@ -82,7 +82,7 @@ _STEPS = [
     ("pipe: harness -> server reads the request", "x", "h:sent", "s:request"),
     ("server: request -> command written to the spare", "s", "request", "cmd.sent"),
     ("child: waits for / reads the command", "x", "s:cmd.sent", "c:c.command"),
-    ("child: compile + exec + driver + JSON", "c", "c.command", "c.ran"),
+    ("child: load code + exec + driver + JSON", "c", "c.command", "c.ran"),
     ("child: flush, end line -> server sees it", "x", "c:c.ran", "s:child.end"),
     ("server: schedstat CPU + SIGKILL", "s", "child.end", "child.killed"),
     ("server: last-pid proof (or /proc scan)", "s", "child.killed", "alone"),
@@ -131,7 +131,8 @@ def trace_breakdown(problem, n: int) -> None:
             if len(steps) > 1:
                 rows.setdefault("server page faults per evaluation", []).append(float(steps[-1][3] - steps[0][3]))
             prev_server = {k: v for k, v in server.items() if k.startswith(("spawn", "finish"))}
-    print(f"per-step breakdown of {n} traced evaluations (medians; wall us unless named):")
+    print(f"per-step breakdown of {n} traced evaluations on the Python path (tracing turns the C cycle off; "
+          "medians; wall us unless named):")
     for label, values in rows.items():
         print(f"  {label:<52} {statistics.median(values):9.1f}")
 
