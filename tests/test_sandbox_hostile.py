@@ -182,3 +182,35 @@ def test_os_system_runs_nothing(world):
 
 def test_subprocess_cannot_execute(world):
     assert_failed(run(world, "subprocess_run"), FailureKind.RUNTIME_ERROR, "PermissionError")
+
+
+# --- the command line: `funsearch eval` on hostile files ----------------------------------------------
+# (`eval` takes the evolved function from the file, so attacks that replace the driver do not apply here)
+CLI_CASES = {
+    "infinite_loop": "timeout", "ignore_sigterm": "timeout", "huge_alloc": "memory_error",
+    "fork_bomb": "runtime_error", "ctypes_segfault": "crash", "socket_connect": "runtime_error",
+    "subprocess_run": "runtime_error", "os_exit": "runtime_error", "keyboard_interrupt": "runtime_error",
+    "recursion_bomb": "runtime_error",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLI_CASES))
+def test_funsearch_eval_judges_hostile_files_and_leaves_nothing(tmp_path, name):
+    import json
+    import subprocess
+    import sys
+    candidate = tmp_path / f"{name}.py"
+    candidate.write_text(hostile_source(name, __OUTSIDE_DIR__=str(tmp_path), __PORT__="9",
+                                        __SECRET_FILE__=str(SECRET_FILE)))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    timeout = 1.5
+    proc = subprocess.run([sys.executable, "-m", "funsearch", "eval", str(toy().path), str(candidate), "--json",
+                           "--timeout", str(timeout)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert result["valid"] is False and result["score"] is None
+    assert result["error"]["kind"] == CLI_CASES[name], result
+    assert result["error"]["message"] and "\n" not in result["error"]["message"]
+    assert result["seconds"] < timeout + 1.5, result["seconds"]
+    assert processes_matching(MARKER) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
