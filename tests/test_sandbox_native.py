@@ -178,3 +178,15 @@ def test_a_candidate_that_made_a_process_is_never_proven_alone(pair):
         assert result.valid, result.message
         assert "fast" not in fast._server.last_header  # the last-pid proof failed: Python scanned /proc
         assert fast.evaluate(HONEST).valid and fast._server.last_header.get("fast") is True
+
+
+def test_more_instance_sets_than_the_server_keeps(pair):
+    fast, slow = pair
+    problem = toy()
+    sets = [[{"name": f"s{k}", "values": [float(k), 1.0, -2.0, 0.5]}] for k in range(20)]  # the server keeps 16
+    for ev in (fast, slow):
+        for instances in sets + sets[:3]:
+            result = ev.evaluate(HONEST, instances=instances)
+            assert result.valid and result.score == evaluate_in_process(problem, HONEST, instances=instances).score
+    assert fast.evaluate(HONEST, instances=sets[-1]).valid
+    assert fast._server.last_header.get("fast") is True
