@@ -6,7 +6,7 @@ budget_amount, score (higher is better), metric, baseline_score, modelled_cost, 
 
 * `curves`: mean and 95 % bootstrap CI over seeds of a field, per (problem, mode, size, budget).
 * `best_sizes`: the answer: per (problem, budget) the size with the best mean score among the
-  evolving runs, its margin over the runner-up and the bootstrap probability that it is best.
+  evolving runs, its margin over the runner-up and the posterior probability that it is best (and the bootstrap's).
 * `fit_saturating`: s(b) = a - c * (b / b_ref) ** -alpha per size by least squares on every seed's
   point (scipy.optimize.curve_fit), with parameter standard errors from the covariance.
 * `crossovers`: budgets where two fitted curves cross, with a 95 % interval from parameter draws.
@@ -45,9 +45,11 @@ class Answer:
       best: the size with the highest mean score over seeds (None when no size has a result).
       runner_up: the second best size (None with one size).
       margin: best mean minus runner-up mean (score units; 0 with one size).
-      confidence: bootstrap probability (seeds resampled per size) that `best` has the highest mean.
+      confidence: posterior probability that `best` has the highest mean (`posterior_best`).
       means: size -> mean score; n: size -> seeds.
-      prob_best: size -> bootstrap probability of being best.
+      prob_best: size -> posterior probability of being best.
+      bootstrap: size -> bootstrap probability of being best (seeds resampled per size; overconfident with
+        few seeds, since two seeds resample to only three possible means).
     """
 
     problem: str
@@ -60,6 +62,7 @@ class Answer:
     means: dict = field(default_factory=dict)
     n: dict = field(default_factory=dict)
     prob_best: dict = field(default_factory=dict)
+    bootstrap: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -151,10 +154,34 @@ def prob_best_bootstrap(samples: dict[str, list[float]], seed: int = 0, n_boot: 
     return {k: float(p) for k, p in zip(keys, share)}
 
 
+def posterior_best(rows) -> dict[float, dict[str, float]]:
+    """Per budget amount: size -> probability of having the highest mean score, from the posterior that
+    drives adaptive sweeps (adaptive.fit_posterior: a Student-t per size and budget, the noise pooled over
+    sizes and budgets, each run's checkpoints one curve). Rows: evolve rows of one problem."""
+    from funsearch import adaptive
+
+    budgets = sorted({r["budget_amount"] for r in rows})
+    index = {b: j for j, b in enumerate(budgets)}
+    by_run: dict[tuple, list] = {}
+    for r in rows:
+        curve = by_run.setdefault((r["size"], r["seed"], r.get("cell")), [None] * len(budgets))
+        curve[index[r["budget_amount"]]] = float(r["score"])
+    runs: dict[str, list] = {}
+    for (size, _, _), curve in by_run.items():
+        while curve and curve[-1] is None:
+            curve.pop()
+        if curve:
+            runs.setdefault(size, []).append(curve)
+    sizes = sorted(runs)
+    p = adaptive.fit_posterior(runs, sizes, budgets).prob_best()
+    return {b: {s: float(p[i, j]) for i, s in enumerate(sizes)} for j, b in enumerate(budgets)}
+
+
 def best_sizes(rows, seed: int = 0, n_boot: int = 4000) -> list[Answer]:
-    """The best evolving size at each (problem, budget), with margin and bootstrap confidence."""
+    """The best evolving size at each (problem, budget), with margin, posterior confidence and the bootstrap's."""
     answers = []
     evolve = [r for r in rows if r["mode"] == EVOLVE and r.get("score") is not None]
+    posteriors = {problem: posterior_best(group) for (problem,), group in _groups(evolve, ("problem",)).items()}
     for (problem, budget), group in sorted(_groups(evolve, ("problem", "budget")).items(),
                                            key=lambda kv: (kv[0][0], kv[1][0]["budget_amount"])):
         by_size = defaultdict(list)
@@ -162,11 +189,17 @@ def best_sizes(rows, seed: int = 0, n_boot: int = 4000) -> list[Answer]:
             by_size[r["size"]].append(float(r["score"]))
         means = {s: float(np.mean(v)) for s, v in by_size.items()}
         ranked = sorted(means, key=lambda s: (-means[s], s))
-        probs = prob_best_bootstrap(by_size, seed, n_boot) if len(ranked) > 1 else {ranked[0]: 1.0}
+        if len(ranked) > 1:
+            boot = prob_best_bootstrap(by_size, seed, n_boot)
+            post = posteriors[problem][group[0]["budget_amount"]]
+            total = sum(post.get(s, 0.0) for s in ranked) or 1.0
+            probs = {s: post.get(s, 0.0) / total for s in ranked}  # the sizes observed at this budget
+        else:
+            boot = probs = {ranked[0]: 1.0}
         runner = ranked[1] if len(ranked) > 1 else None
         answers.append(Answer(problem, budget, group[0]["budget_amount"], ranked[0], runner,
                               means[ranked[0]] - means[runner] if runner else 0.0, probs[ranked[0]],
-                              means, {s: len(v) for s, v in by_size.items()}, probs))
+                              means, {s: len(v) for s, v in by_size.items()}, probs, boot))
     return answers
 
 

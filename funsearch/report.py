@@ -3,7 +3,7 @@
 Per problem: best metric vs budget per size and baseline (mean and 95 % bootstrap band over seeds); the yield
 funnel per size (samples > extracted > compiles > runs > valid > new best, summed over seeds); improvement
 over the seed program per unit of modelled cost; the answer table (best size at each budget, margin,
-confidence); saturating fits of score vs budget per size with extrapolated crossover budgets.
+posterior confidence and the bootstrap's); saturating fits of score vs budget per size with extrapolated crossover budgets.
 """
 from __future__ import annotations
 
@@ -158,16 +158,18 @@ def write_report(sweep_dir: str | Path) -> Path:
         # the answer
         answers = analysis.best_sizes(prow)
         lines += ["### The answer: best size at each budget", "",
-                  "| budget | best size | runner-up | margin (score) | confidence | mean score per size |",
-                  "|---|---|---|---|---|---|"]
+                  "| budget | best size | runner-up | margin (score) | confidence | bootstrap | mean score per size |",
+                  "|---|---|---|---|---|---|---|"]
         for a in answers:
             means = ", ".join(f"{s} {_num(m, 6)} (n={a.n[s]})" for s, m in sorted(a.means.items()))
             tied = [s for s, m in a.means.items() if m == a.means[a.best]]
             best = f"tie: {' = '.join(sorted(tied))}" if len(tied) > 1 else f"**{a.best}**"
             lines.append(f"| {a.budget} | {best} | {a.runner_up or '-'} | {_num(a.margin)} | "
-                         f"{a.confidence:.2f} | {means} |")
-        lines += ["", "Confidence: bootstrap probability (seeds resampled per size) that the best size has the "
-                      "highest mean.", ""]
+                         f"{a.confidence:.2f} | {a.bootstrap.get(a.best, 1.0):.2f} | {means} |")
+        lines += ["", "Confidence: posterior probability that the best size has the highest mean score (a "
+                      "Student-t per size and budget, seed-to-seed noise pooled over sizes and budgets: the "
+                      "posterior that drives `--adaptive`). Bootstrap: the same probability with seeds "
+                      "resampled per size, overconfident with few seeds (two seeds resample to three means).", ""]
         # curves
         metric_points = analysis.curves([dict(r, value=r["metric"]) for r in prow], value="value")
         _plot_curves(metric_points, sweep_dir / f"{problem}_metric.png", f"{problem}: best {metric} vs budget",

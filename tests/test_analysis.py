@@ -1,4 +1,4 @@
-"""Analysis: bootstrap CIs, best size with margin and confidence, saturating fits and crossovers (pure, fast)."""
+"""Analysis: bootstrap CIs, best size with margin and posterior confidence, saturating fits and crossovers (pure, fast)."""
 import numpy as np
 import pytest
 
@@ -118,3 +118,17 @@ def test_flat_scores_are_not_fitted():
     from funsearch.analysis import fit_saturating
 
     assert fit_saturating([1.0, 2.0, 4.0, 8.0], [-51.9] * 4) is None
+
+
+def test_with_two_seeds_the_posterior_is_calibrated_where_the_bootstrap_is_not():
+    # sizes that truly tie: a calibrated P(leader is best) is about uniform on [0.5, 1], so it exceeds 0.9
+    # in about 20 % of answers; the bootstrap of two seeds (three possible means) does so far more often
+    over_post = over_boot = total = 0
+    for world in range(40):
+        rows = rows_for({"small": lambda b: 0.0, "mid": lambda b: 0.0}, seeds=(0, 1), noise=1.0, rng_seed=world)
+        for answer in analysis.best_sizes(rows):
+            over_post += answer.confidence > 0.9
+            over_boot += answer.bootstrap[answer.best] > 0.9
+            total += 1
+    assert over_post / total < 0.3
+    assert over_boot / total > 0.4
