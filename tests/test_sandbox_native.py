@@ -190,3 +190,28 @@ def test_more_instance_sets_than_the_server_keeps(pair):
             assert result.valid and result.score == evaluate_in_process(problem, HONEST, instances=instances).score
     assert fast.evaluate(HONEST, instances=sets[-1]).valid
     assert fast._server.last_header.get("fast") is True
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_without_bubblewrap_both_paths_still_judge_and_sweep(monkeypatch, fast):
+    """No bubblewrap: no pid namespace, so no last-pid proof and no early spare; every child is concluded
+    by a /proc scan of the server's descendants, on both paths."""
+    from funsearch.sandbox import client, protections
+    caps = protections.detect()
+    monkeypatch.setattr(client, "detect", lambda: protections.Capabilities(
+        bwrap=None, bwrap_error="disabled by the test", root=caps.root, seccomp_error=caps.seccomp_error,
+        landlock_abi=caps.landlock_abi))
+    with pytest.warns(protections.SandboxWarning, match="bubblewrap"):
+        ev = evaluator(24 if fast else 25, fast)
+    try:
+        assert not ev._server.ready["pidns"]
+        escape = ("import os, time\n" + HEAD + "    if position == 0 and os.fork() == 0:\n        os.setsid()\n"
+                  "        time.sleep(30)\n    return value\n")
+        for source, valid, escapes in ((HONEST, True, False), (CANDIDATES["runtime_error"], False, False),
+                                       (escape, True, True), (HONEST, True, False)):
+            result = ev.evaluate(source)
+            assert result.valid is valid, result.message
+            assert "fast" not in ev._server.last_header
+            assert (ev._server.last_header["leftovers"] > 0) is escapes, ev._server.last_header  # one per instance
+    finally:
+        ev.close()
