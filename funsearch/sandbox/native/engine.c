@@ -9,9 +9,9 @@
  *   read the request frame -> send the command to the spare -> supervise it (wall deadline, capped results and
  *   stdout) -> SIGKILL it after its end line -> last-pid proof (nothing else was created) -> reply frame ->
  *   fork and harden the next spare -> reap the old child -> check its tmp folder is empty.
- * It returns to Python (the FS_* reasons in forkhelper.h) for everything else: another request, a child that did not end
- * cleanly or cannot be proven alone, stdout that is not plain ASCII, a non-empty tmp folder, and in the new
- * spare child itself. The Python path (server.py, supervise.py) does the same cycle and handles all cases. */
+ * It returns to Python (the FS_* reasons in forkhelper.h) for everything else: another request, a child that
+ * did not end cleanly or cannot be proven alone, stdout that is not plain ASCII, a non-empty tmp folder, and
+ * in the new spare child itself. The Python path (server.py, supervise.py) does the same cycle and handles all cases. */
 
 static const char END_LINE[] = "{\"end\":true}\n";
 #define END_LEN (sizeof(END_LINE) - 1)
@@ -171,7 +171,10 @@ int fs_serve(struct fs_engine *e)
         int64_t k = -1;
         for (int64_t i = 0; i < e->n_keys; i++)
             if (e->keys[i].header_len == hlen && !memcmp(e->keys[i].header, head, hlen)) { k = i; break; }
-        if (k < 0) { e->req = head; e->req_len = hlen; return e->reason = FS_REQUEST; }
+        if (k < 0 || e->spare.pid <= 0) {  /* not ours, or no spare to run it: Python handles it */
+            e->req = head; e->req_len = hlen;
+            return e->reason = FS_REQUEST;
+        }
         free(head);
         if ((r = read_exact(0, &be, 4))) { if (r > 0) return e->reason = FS_EOF; return fail(e, "read request"); }
         uint32_t plen = be32toh(be);
@@ -214,7 +217,7 @@ int fs_serve(struct fs_engine *e)
             proven = e->next.pid >= 0 ? (e->next.pid == e->spare.pid + 1 && last == e->next.pid)
                                       : last == e->spare.pid;
         }
-        if (!proven || !plain_ascii(e->out, e->out_len)) return e->reason = FS_SUPERVISED;
+        if (!proven || !plain_ascii(e->out, e->out_len) || e->results_len > (1 << 30)) return e->reason = FS_SUPERVISED;
         if (reply(e, (now_ns() - e->sup_start_ns) / 1e9) < 0) return FS_ERROR;
         e->served++;
 

@@ -87,6 +87,7 @@ int workdir_empty(int dirfd)
         for (long off = 0; off < n;) {
             unsigned short reclen;
             memcpy(&reclen, buf + off + 16, 2);
+            if (reclen == 0) return 0;
             const char *name = buf + off + 19;
             if (strcmp(name, ".") && strcmp(name, "..")) return 0;
             off += reclen;
