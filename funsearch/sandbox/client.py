@@ -138,6 +138,7 @@ class ForkServer:
         else:
             self.host_workdir = tempfile.mkdtemp(prefix=f"funsearch-slot{self.slot}-")
             workdir = self.host_workdir
+        native_path, native_off = native_helper()
         config = {
             "problem_path": str(self.problem.path) if self.problem is not None else None,
             "run_name": self.problem.run_name if self.problem is not None else None,
@@ -148,7 +149,7 @@ class ForkServer:
             "seccomp": not self.caps.seccomp_error and "seccomp" not in self.failed_steps,
             "pidns": use_bwrap, "unshare_net": not use_bwrap, "workdir": workdir,
             "trace": os.environ.get("FUNSEARCH_SANDBOX_TRACE", "") not in ("", "0"),
-            "native": native_helper()[0], "native_off": native_helper()[1],
+            "native": native_path, "native_off": native_off,
         }
         argv = [sys.executable, "-m", "funsearch.sandbox.server", json.dumps(config)]
         if not use_bwrap:

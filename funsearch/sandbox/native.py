@@ -22,8 +22,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from funsearch.sandbox.child import command_head
-from funsearch.sandbox.spares import Spare, kill_spare
+from funsearch.sandbox.child import HardeningError, command_head
+from funsearch.sandbox.spares import Spare, kill_spare, libc_fork
 from funsearch.sandbox.supervise import Supervision
 
 NATIVE_DIR = Path(__file__).resolve().parent / "native"
@@ -136,16 +136,42 @@ def steps_done(plan: Plan, outcome: Outcome) -> list[str]:
     return applicable[:applicable.index(failed)]
 
 
-def check_hardened(plan: Plan, outcome: Outcome, error: type) -> list[str]:
-    """In a child forked by `fs_fork`: the steps applied, or `error` (HardeningError) naming the failed one."""
-    if outcome.step:
-        raise error(failure(outcome))
-    return steps_done(plan, outcome)
-
-
 def failure(outcome: Outcome) -> str:
     """The HardeningError text for a failed step, as the Python path words it ("step: OSError: ...")."""
     return f"{STEPS[outcome.step - 1]}: OSError: [Errno {outcome.err}] {os.strerror(outcome.err)}"
+
+
+class Helper:
+    """The loaded library with one fork server's plan.
+
+    Attributes:
+      lib: the library; plan: what each child applies (its pipe fds set per fork); outcome: in a child,
+      which step failed (0: none).
+    """
+
+    def __init__(self, path: str, hardening, devnull_fd: int, seccomp_address: int | None) -> None:
+        """Raises OSError (cannot load, wrong ABI) or ValueError (too many rlimits)."""
+        self.lib = load(path)
+        self.plan = make_plan(hardening, devnull_fd, seccomp_address)
+        self.outcome = Outcome()
+
+    def fork(self, out_w: int, res_w: int, cmd_r: int, hooks) -> int:
+        """fs_fork with the server's at-fork hooks (the caller checked `spares.single_threaded()`)."""
+        self.plan.out_fd, self.plan.result_fd, self.plan.command_fd = out_w, res_w, cmd_r
+        return libc_fork(lambda: self.lib.fs_fork(self.plan, self.outcome), hooks)
+
+    def ok(self) -> None:
+        """In a candidate child: HardeningError naming the step that failed, if one did."""
+        if self.outcome.step:
+            raise HardeningError(failure(self.outcome))
+
+    def steps(self) -> list[str]:
+        """In the probe child: the steps applied, or HardeningError naming the one that failed."""
+        self.ok()
+        return steps_done(self.plan, self.outcome)
+
+    def engine(self, limits, proof: bool, workdir_fd: int, overlap: bool) -> "Engine":
+        return Engine(self.lib, self.plan, self.outcome, limits, proof, workdir_fd, overlap)
 
 
 CHILD, REQUEST, SUPERVISED, EOF, WIPE, ERROR = 1, 2, 3, 4, 5, -1

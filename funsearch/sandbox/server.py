@@ -44,7 +44,7 @@ from funsearch.sandbox.reaper import Reaper
 from funsearch.sandbox.spares import (ForkHooks, Spare, high_fd, kill_spare, libc_fork, reseed_random,
                                       single_threaded, spare_trace)
 from funsearch.sandbox.supervise import Supervision, conclude, supervise
-from funsearch.sandbox.wire import decode_strict, pack_frame, read_frame, read_frame_payload, write_all
+from funsearch.sandbox.wire import decode_header, decode_strict, pack_frame, read_frame, read_frame_payload, write_all
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -99,16 +99,13 @@ class Server:
         self.base_hardening = child_mod.Hardening.for_limits(
             self.limits, uid=self.uid, landlock_fd=self.landlock_fd, seccomp=self.seccomp, workdir=self.workdir,
             server_pid=self.me, extra_processes=1 if self.overlap else 0)
-        self.native_lib = self.native_plan = None
-        self.native_outcome = native.Outcome()
+        self.native: native.Helper | None = None
         self.native_error = "" if config.get("native") else (config.get("native_off") or "no native library given")
         if config.get("native"):
             try:
-                self.native_lib = native.load(config["native"])
-                self.native_plan = native.make_plan(self.base_hardening, self.devnull,
-                                                    self.seccomp.address if self.seccomp is not None else None)
+                self.native = native.Helper(config["native"], self.base_hardening, self.devnull,
+                                            self.seccomp.address if self.seccomp is not None else None)
             except (OSError, ValueError, AttributeError) as exc:
-                self.native_lib = None
                 self.native_error = f"{type(exc).__name__}: {exc}"
         self.instances: dict[str, list] = {}
         self.by_head: dict[bytes, list] = {}  # the same, keyed by child.command_head(key), for the children
@@ -137,11 +134,9 @@ class Server:
         hardening, devnull = self.base_hardening, self.devnull
         if not single_threaded():
             pid = os.fork()
-        elif self.native_lib is not None:
-            plan, outcome = self.native_plan, self.native_outcome
-            plan.out_fd, plan.result_fd, plan.command_fd = out_w, res_w, cmd_r
-            pid = libc_fork(lambda: self.native_lib.fs_fork(plan, outcome), self.fork_hooks)
-            return pid, ((self.native_check if probe else self.native_ok) if pid == 0 else None)
+        elif self.native is not None:
+            pid = self.native.fork(out_w, res_w, cmd_r, self.fork_hooks)
+            return pid, ((self.native.steps if probe else self.native.ok) if pid == 0 else None)
         else:
             pid = libc_fork(self.libc.fork, self.fork_hooks)
         return pid, lambda: list(child_mod.harden(hardening, out_w, res_w, devnull, cmd_r))
@@ -222,7 +217,7 @@ class Server:
                     engine.drop_early_spare()  # not proven safe to keep: a fresh one follows
                     self.reply_and_finish(engine.supervision(self.limits.stdout_bytes))
                     continue
-                header = decode_strict(engine.request_header())
+                header = decode_header(engine.request_header())
                 payload = read_frame_payload(0)
             if not self.handle(header, payload):
                 return
@@ -272,7 +267,7 @@ class Server:
         """Why the C evaluation cycle cannot run here ("" when it can): it needs the native library and
         nothing that needs Python around a fork (tracing, another thread, at-fork hooks of the problem's imports)."""
         hooks = self.fork_hooks
-        if self.native_lib is None:
+        if self.native is None:
             return f"native library not loaded ({self.native_error})"
         if self.trace:
             return "FUNSEARCH_SANDBOX_TRACE is on (the trace is taken on the Python path)"
@@ -287,27 +282,16 @@ class Server:
         if self.engine_off():
             return None
         workdir_fd = high_fd(os.open(self.workdir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
-        engine = native.Engine(self.native_lib, self.native_plan, self.native_outcome, self.limits,
-                               proof=self.pidns and self.uid is not None, workdir_fd=workdir_fd,
-                               overlap=self.overlap)
+        engine = self.native.engine(self.limits, proof=self.pidns and self.uid is not None, workdir_fd=workdir_fd,
+                                    overlap=self.overlap)
         engine.set_keys({k: self.instances[k] for k in self.spare.keys if k in self.instances})
         return engine
 
     def child_after_engine(self) -> None:
         """In a spare forked by the engine: (already hardened) run the child. Never returns."""
         reseed_random()
-        child_mod.child_main(self.native_ok, self.namespace, self.config["run_name"], self.by_head,
+        child_mod.child_main(self.native.ok, self.namespace, self.config["run_name"], self.by_head,
                              self.limits.output_bytes, self.trace)
-
-    def native_check(self) -> list[str]:
-        """In a child forked by the native helper: the steps it applied (for the probe), or HardeningError."""
-        return native.check_hardened(self.native_plan, self.native_outcome, child_mod.HardeningError)
-
-    def native_ok(self) -> None:
-        """In a candidate child forked by the native helper: HardeningError if a step failed."""
-        if self.native_outcome.step:
-            raise child_mod.HardeningError(native.failure(self.native_outcome))
-
 
 def main() -> None:
     config = json.loads(sys.argv[1])

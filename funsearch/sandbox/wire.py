@@ -110,10 +110,15 @@ def read_frame(fd: int) -> tuple[dict, bytes]:
     (size,) = _HEADER.unpack(read_exact(fd, 4))
     if size > MAX_FRAME:
         raise WireError(f"frame header of {size} bytes is too large")
-    header = decode_strict(read_exact(fd, size))
+    return decode_header(read_exact(fd, size)), read_frame_payload(fd)
+
+
+def decode_header(data: bytes) -> dict:
+    """A frame's header: a strict JSON object. Raises WireError."""
+    header = decode_strict(data)
     if not isinstance(header, dict):
         raise WireError("frame header is not a JSON object")
-    return header, read_frame_payload(fd)
+    return header
 
 
 def read_frame_payload(fd: int) -> bytes:
