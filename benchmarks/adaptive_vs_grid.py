@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from funsearch import adaptive
+from funsearch.study import adaptive
 
 SIZES = ("small", "mid", "large")
 BUDGETS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)

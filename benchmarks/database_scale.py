@@ -16,7 +16,7 @@ import random
 import statistics
 import time
 
-from funsearch.database import DatabaseConfig, ProgramDatabase
+from funsearch.search.database import DatabaseConfig, ProgramDatabase
 
 LIMIT_MS = 1.0
 

@@ -16,8 +16,8 @@ import statistics
 import sys
 import time
 
-from funsearch.model_files import ensure_model_file, file_status
-from funsearch.models import load_registry
+from funsearch.weights.files import ensure_model_file, file_status
+from funsearch.weights.registry import load_registry
 from funsearch.proposers.base import SamplingParams, merged_stop
 from funsearch.proposers.llamacpp import LlamaCppProposer
 

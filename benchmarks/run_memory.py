@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from funsearch.proctree import cmdline_starts_with, descendants
+from funsearch.sandbox.proctree import cmdline_starts_with, descendants
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from funsearch.evaluator import Evaluator, evaluate_in_process  # noqa: E402
-from funsearch.problem import load_problem  # noqa: E402
+from funsearch.problem.evaluator import Evaluator, evaluate_in_process  # noqa: E402
+from funsearch.problem.loader import load_problem  # noqa: E402
 
 TOY = ROOT / "tests" / "fixtures" / "toy_problem.py"
 TRIVIAL = "def priority(value: float, position: int) -> float:\n    return value\n"

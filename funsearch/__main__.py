@@ -1,3 +1,3 @@
-from funsearch.cli import main
+from funsearch.cli.app import main
 
 main()

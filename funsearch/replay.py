@@ -9,7 +9,7 @@ from pathlib import Path
 
 from funsearch.proposers.base import Completion, SamplingParams, Usage
 from funsearch.proposers.replay import ReplayProposer, completion_key
-from funsearch.store import RunStore
+from funsearch.store.run_store import RunStore
 
 
 def recorded_models(run_dir: str | Path) -> list[str]:

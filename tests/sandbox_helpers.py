@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from funsearch.problem import load_problem
+from funsearch.problem.loader import load_problem
 
 TESTS = Path(__file__).resolve().parent
 TOY = TESTS / "fixtures" / "toy_problem.py"

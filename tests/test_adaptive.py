@@ -5,8 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from funsearch import adaptive
-from funsearch.sweep_adaptive import curves, minimum_runs, next_seed
+from funsearch.study import adaptive
+from funsearch.study.adaptive_sweep import curves, minimum_runs, next_seed
 
 
 def test_prob_max_matches_monte_carlo_normal_and_t():

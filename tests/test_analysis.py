@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from funsearch import analysis
+from funsearch.study import analysis
 
 
 def rows_for(means: dict, budgets=(1.0, 2.0, 4.0, 8.0), seeds=(0, 1, 2), noise=0.0, problem="p", rng_seed=0):
@@ -115,7 +115,7 @@ def test_no_crossover_when_one_curve_dominates():
 
 
 def test_flat_scores_are_not_fitted():
-    from funsearch.analysis import fit_saturating
+    from funsearch.study.analysis import fit_saturating
 
     assert fit_saturating([1.0, 2.0, 4.0, 8.0], [-51.9] * 4) is None
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 import funsearch
-from funsearch.evaluator import Evaluator
-from funsearch.problem import load_problem
+from funsearch.problem.evaluator import Evaluator
+from funsearch.problem.loader import load_problem
 from funsearch.sandbox.limits import SandboxLimits
 
 ROOT = Path(__file__).resolve().parent.parent

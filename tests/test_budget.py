@@ -2,9 +2,9 @@
 
 import pytest
 
-from funsearch import cost
-from funsearch.budget import Budget, BudgetError, BudgetUnit, Ledger
-from funsearch.cost import HardwareProfile, HardwareTable
+from funsearch.cost import hardware
+from funsearch.cost.budget import Budget, BudgetError, BudgetUnit, Ledger
+from funsearch.cost.hardware import HardwareProfile, HardwareTable
 
 from fake_model import FakeSpec
 
@@ -145,7 +145,7 @@ def test_negative_charge_message():
 
 
 def test_shipped_profiles_price_a_cpu_run_as_h100():
-    table = cost.load_hardware()
+    table = hardware.load_hardware()
     led = Ledger(Budget.parse("$5"), table.get("cpu"), modelled_hw=table.get("h100"))
     ch = led.charge_sample(225, 53, 4.0, Spec(bytes_per_param={"bf16": 2.0}))
     # measured: 4 s * $0.10/h / 3600

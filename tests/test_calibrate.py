@@ -4,9 +4,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from funsearch import calibrate, cost
-from funsearch.calibrate import CalibrationError, calibrate_from_rows, fit_utilisation
-from funsearch.cost import Calibration, Utilisation, sample_cost
+from funsearch.cost import calibrate, hardware
+from funsearch.cost.calibrate import CalibrationError, calibrate_from_rows, fit_utilisation
+from funsearch.cost.hardware import Calibration, Utilisation
+from funsearch.cost.roofline import sample_cost
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Spec:
 
 SMALL = Spec("small", 0.494, 24, 2, 64, 32768, {"q4_k_m": 0.9947})
 MID = Spec("mid", 1.544, 28, 2, 128, 32768, {"q4_k_m": 0.7238})
-CPU = cost.load_hardware().get("cpu")
+CPU = hardware.load_hardware().get("cpu")
 
 
 def synth(spec, util, n, seed, noise=0.02):
@@ -96,7 +97,7 @@ def test_calibrate_run_dir_from_sqlite(tmp_path):
     """`funsearch cost --calibrate RUN_DIR` reads run.sqlite's samples and writes a calibration per backend+hardware."""
     import sqlite3
 
-    from funsearch.commands.cost import calibrate_run
+    from funsearch.cli.cost import calibrate_run
 
     rows = [("small", "llamacpp", "cpu", *r) for r in synth(SMALL, Utilisation(0.8, 0.9), 12, seed=8)]
     con = sqlite3.connect(tmp_path / "run.sqlite")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import funsearch
-from funsearch.problem import load_problem
+from funsearch.problem.loader import load_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEM = load_problem(ROOT / "problems" / "cap_set.py")
@@ -95,7 +95,7 @@ def test_score_accepts_a_known_cap_of_size_9_in_n3():
 
 
 def test_constant_baseline_through_sandbox_all_splits():
-    from funsearch.evaluator import Evaluator
+    from funsearch.problem.evaluator import Evaluator
 
     source = PROBLEM.baselines()["constant"].read_text()
     with Evaluator(PROBLEM) as evaluator:

@@ -7,7 +7,7 @@ from ray.cluster_utils import Cluster
 
 from funsearch.config import make_config
 from funsearch.orchestrator import run_search
-from funsearch.store import RunStore
+from funsearch.store.run_store import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,8 @@ import ast
 
 import pytest
 
-from funsearch.code import body_length, extract_function, normalise, program_hash, rename_function
+from funsearch.program.canonical import body_length, normalise, program_hash, rename_function
+from funsearch.program.extract import extract_function
 from funsearch.records import FailureKind
 
 P = ("item", "bins")

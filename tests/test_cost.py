@@ -4,9 +4,9 @@ from functools import partial
 
 import pytest
 
-from funsearch import cost
-from funsearch.cost import (Calibration, CostError, HardwareProfile, Utilisation, decode_seconds, devices_needed,
-                            kv_bytes_per_token, prefill_seconds, sample_cost)
+from funsearch.cost import hardware, roofline
+from funsearch.cost.hardware import Calibration, CostError, HardwareProfile, Utilisation
+from funsearch.cost.roofline import decode_seconds, devices_needed, kv_bytes_per_token, prefill_seconds, sample_cost
 
 from fake_model import FakeSpec
 
@@ -66,8 +66,8 @@ def test_sample_cost_batch_and_price():
     assert c.gpu_seconds == pytest.approx(0.700012864, rel=1e-12)
     assert c.dollars == pytest.approx(0.000700012864, rel=1e-12)
     assert (c.tokens, c.devices, c.batch) == (102, 1, 2)
-    assert cost.samples_per_hour(c) == pytest.approx(3600 / 0.700012864)
-    assert cost.cost_per_1000_samples(c, 0.001) == pytest.approx(1000 * (0.000700012864 + 0.001))
+    assert roofline.samples_per_hour(c) == pytest.approx(3600 / 0.700012864)
+    assert roofline.cost_per_1000_samples(c, 0.001) == pytest.approx(1000 * (0.000700012864 + 0.001))
 
 
 def test_calibration_per_model_overrides_default():
@@ -78,13 +78,13 @@ def test_calibration_per_model_overrides_default():
 
 
 def test_default_calibration_by_backend_and_kind():
-    assert cost.default_calibration(None, hw()).default == Utilisation(0.5, 0.6)     # vllm on gpu
-    assert cost.default_calibration("llamacpp", hw()).default == Utilisation(0.3, 0.5)
-    assert cost.default_calibration(None, hw(kind="cpu")).default == Utilisation(1.0, 1.0)
+    assert hardware.default_calibration(None, hw()).default == Utilisation(0.5, 0.6)     # vllm on gpu
+    assert hardware.default_calibration("llamacpp", hw()).default == Utilisation(0.3, 0.5)
+    assert hardware.default_calibration(None, hw(kind="cpu")).default == Utilisation(1.0, 1.0)
 
 
 def test_devices_needed_32b_bf16():
-    table = cost.load_hardware()
+    table = hardware.load_hardware()
     xl = Spec(name="xl", params_b=32.764, layers=64, kv_heads=8, head_dim=128, context=32768,
               bytes_per_param={"bf16": 2.0})
     # W = 32.764e9 * 2 = 65.528e9; KV = 64*8*128*2*2 = 262,144 B/token * 32,768 = 8.590e9; need 74.118e9
@@ -99,16 +99,16 @@ def test_unknown_quant_and_hardware_messages():
     with pytest.raises(CostError, match=r"^model 'm' has no quantisation 'fp8'; it has: bf16, q$"):
         sample_cost(Spec(), hw(), 10, 10, quant="fp8")
     with pytest.raises(CostError, match=r"^unknown hardware 'tpu'; known: a100, cpu, h100, h200, l4$"):
-        cost.load_hardware().get("tpu")
+        hardware.load_hardware().get("tpu")
 
 
 def test_evaluation_cost():
     # 100 cpu-seconds at $0.036 per core-hour = 100 * 0.036 / 3600 = $0.001
-    assert cost.evaluation_cost(100, hw()) == pytest.approx(0.001)
+    assert roofline.evaluation_cost(100, hw()) == pytest.approx(0.001)
 
 
 def test_shipped_hardware_file():
-    t = cost.load_hardware()
+    t = hardware.load_hardware()
     h100 = t.get("h100")
     assert (h100.peak_flops, h100.bandwidth, h100.memory_bytes) == (989.4e12, 3350e9, 80e9)
     assert t.get("h200").bandwidth == 4800e9 and t.get("l4").memory_bytes == 24e9
@@ -120,7 +120,7 @@ def test_cpu_profile_against_notes_measurements():
     # Qwen 0.5B Q4_K_M on cpu, 225-token prompt, 53 tokens out; measured 225/137 + 53/22 = 4.05 s.
     small = Spec(name="small", params_b=0.494, layers=24, kv_heads=2, head_dim=64, context=32768,
                  bytes_per_param={"q4_k_m": 0.9947})
-    c = sample_cost(small, cost.load_hardware().get("cpu"), 225, 53)
+    c = sample_cost(small, hardware.load_hardware().get("cpu"), 225, 53)
     # prefill 2*0.494e9*225/0.17e12 = 1.3076 s; decode ~53 * 491.4e6/12.5e9 = 2.084 s (+KV) -> ~3.40 s
     assert c.prefill_seconds == pytest.approx(2 * 0.494e9 * 225 / 0.17e12)
     assert 3.38 < c.seconds < 3.42

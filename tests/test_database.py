@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from funsearch.code import program_hash
-from funsearch.database import DatabaseConfig, ProgramDatabase
+from funsearch.program.canonical import program_hash
+from funsearch.search.database import DatabaseConfig, ProgramDatabase
 
 
 def prog(tag, padding=0):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from funsearch.evaluator import Evaluator, evaluate_in_process
-from funsearch.problem import load_problem
+from funsearch.problem.evaluator import Evaluator, evaluate_in_process
+from funsearch.problem.loader import load_problem
 from funsearch.records import FailureKind
 from funsearch.sandbox.limits import SandboxLimits
 from sandbox_helpers import HONEST, TESTS, toy

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from funsearch.budget import BudgetUnit
-from funsearch.experiment import ExperimentError, load_experiment, parse_experiment
+from funsearch.cost.budget import BudgetUnit
+from funsearch.study.experiment import ExperimentError, load_experiment, parse_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 DROP = object()

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from funsearch.model_files import (
-    ModelFileError, assemble, ensure_model_file, file_status, locate_parts, verify_file,
-)
-from funsearch.models import load_spec
+from funsearch.weights.files import ensure_model_file, file_status
+from funsearch.weights.parts import assemble, locate_parts
+from funsearch.weights.verify import ModelFileError, verify_file
+from funsearch.weights.registry import load_spec
 from funsearch.proposers.base import ProposerError
 
 N_PARTS = 11  # > 9, so a lexical sort (part10 before part2) would give the wrong file

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from funsearch.models import ModelRegistryError, default_models_dir, load_registry, load_spec, resolve_model
+from funsearch.weights.registry import ModelRegistryError, default_models_dir, load_registry, load_spec, resolve_model
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -133,7 +133,7 @@ def test_models_command_lists_sizes_and_install_never_downloads(tmp_path, monkey
     import typer
     from typer.testing import CliRunner
 
-    from funsearch.commands.models import register
+    from funsearch.cli.models import register
 
     app = typer.Typer()
 

@@ -2,7 +2,7 @@
 import ast
 import random
 
-from funsearch.prompt import PromptView, build_prompt
+from funsearch.program.prompt import PromptView, build_prompt
 from funsearch.proposers.base import SamplingParams
 from funsearch.proposers.mutation import MutationProposer, last_parent, mutate
 

@@ -7,10 +7,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from funsearch.commands.problems import register
-from funsearch.evaluator import Evaluator
-from funsearch.problem import load_problem
-from funsearch.problem_check import check_problem
+from funsearch.cli.problems import register
+from funsearch.problem.evaluator import Evaluator
+from funsearch.problem.loader import load_problem
+from funsearch.problem.check import check_problem
 
 PARTITION = '''"""Two-way number partitioning: split numbers into two groups with sums as equal as possible.
 
@@ -101,7 +101,7 @@ def test_fourth_problem_evaluates_in_the_sandbox(fourth):
 
 
 def test_fourth_problem_through_eval_command(fourth, tmp_path):
-    from funsearch.cli import app
+    from funsearch.cli.app import app
 
     candidate = tmp_path / "candidate.py"
     candidate.write_text("Here is my idea:\n```python\n" + LARGEST_FIRST + "```\n")

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from funsearch.pool_policy import CostAwareBandit, FixedShares, PolicyError, policy_from_dict
+from funsearch.search.pool_policy import CostAwareBandit, FixedShares, PolicyError, policy_from_dict
 
 
 def simulate(policy, env, steps, seed):

@@ -6,8 +6,8 @@ from typer.testing import CliRunner
 
 import typer
 
-from funsearch.commands.problems import register
-from funsearch.problem_check import check_problem, corruptions
+from funsearch.cli.problems import register
+from funsearch.problem.check import check_problem, corruptions
 
 ROOT = Path(__file__).resolve().parent.parent
 

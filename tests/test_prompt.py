@@ -3,8 +3,8 @@ import ast
 
 import pytest
 
-from funsearch.code import extract_function
-from funsearch.prompt import PromptView, build_prompt, chat_messages, completion_header, stop_sequences
+from funsearch.program.extract import extract_function
+from funsearch.program.prompt import PromptView, build_prompt, chat_messages, completion_header, stop_sequences
 
 VIEW = PromptView(
     preamble='"""Online bin packing: minimise the number of bins."""\nimport numpy as np\n',

@@ -68,7 +68,7 @@ def test_record_then_replay_returns_identical_completions_and_misses_raise():
 
 
 def test_factory_builds_scripted_and_rejects_bad_backends():
-    from funsearch.models import load_registry
+    from funsearch.weights.registry import load_registry
     from funsearch.proposers.factory import make_proposer
 
     spec = load_registry()["small"]

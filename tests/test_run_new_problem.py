@@ -3,10 +3,10 @@ import json
 import textwrap
 
 from funsearch.config import make_config
-from funsearch.evaluate_file import evaluate_candidate_file
+from funsearch.problem.evaluate_file import evaluate_candidate_file
 from funsearch.orchestrator import run_search
-from funsearch.problem_check import check_problem
-from funsearch.store import RunStore
+from funsearch.problem.check import check_problem
+from funsearch.store.run_store import RunStore
 
 PROBLEM = textwrap.dedent('''
     """Ordering: put the numbers of each instance in an order; score = sum of i * x_i (higher is better)."""

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from funsearch.commands.show import render, summarise
+from funsearch.cli.show import render, summarise
 from funsearch.config import make_config
 from funsearch.orchestrator import run_search
-from funsearch.store import RunStore
+from funsearch.store.run_store import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEM = ROOT / "problems" / "bin_packing.py"

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from funsearch.evaluator import Evaluator
+from funsearch.problem.evaluator import Evaluator
 from funsearch.records import FailureKind
 from funsearch.sandbox import landlock, seccomp
 from funsearch.sandbox.child import END_LINE
@@ -195,7 +195,7 @@ def test_evaluator_restarts_a_fork_server_that_died_mid_evaluation():
 def test_children_get_fresh_random_state_and_run_the_problems_fork_hooks(tmp_path):
     # spares are forked with libc fork() (no Python after-fork work): the server re-seeds `random` and
     # runs the at-fork hooks that the problem's imports registered
-    from funsearch.problem import load_problem
+    from funsearch.problem.loader import load_problem
     path = tmp_path / "toy_hooked.py"
     path.write_text((TESTS / "fixtures" / "toy_problem.py").read_text()
                     + "\nimport os as _os\n_FORKED = []\n_os.register_at_fork(after_in_child=lambda: _FORKED.append(1))\n")
@@ -228,7 +228,7 @@ def test_a_dying_harness_takes_the_server_and_candidates_with_it(tmp_path):
     script.write_text(
         f"import sys\nsys.path.insert(0, {str(TESTS)!r})\n"
         "from sandbox_helpers import toy\n"
-        "from funsearch.evaluator import Evaluator\n"
+        "from funsearch.problem.evaluator import Evaluator\n"
         "from funsearch.sandbox.limits import SandboxLimits\n"
         "ev = Evaluator(toy(), SandboxLimits(wall_seconds=60), slot=13)\n"
         "print('ready', flush=True)\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from funsearch.evaluator import Evaluator, evaluate_in_process
+from funsearch.problem.evaluator import Evaluator, evaluate_in_process
 from funsearch.records import FailureKind
 from funsearch.sandbox.client import UID_BASE
 from funsearch.sandbox.limits import SandboxLimits

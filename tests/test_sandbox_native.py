@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from funsearch.evaluator import Evaluator, evaluate_in_process
+from funsearch.problem.evaluator import Evaluator, evaluate_in_process
 from funsearch.records import FailureKind
 from funsearch.sandbox import native
 from funsearch.sandbox.limits import SandboxLimits

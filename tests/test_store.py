@@ -4,7 +4,7 @@ import sqlite3
 import pytest
 
 from funsearch.records import FailureKind
-from funsearch.store import RunStore, StoreError
+from funsearch.store.run_store import RunStore, StoreError
 
 
 def test_rows_round_trip_and_survive_reopen(tmp_path):
@@ -53,7 +53,7 @@ def test_store_is_plain_sqlite_in_wal_mode(tmp_path):
 
 def test_a_store_from_before_cached_tokens_is_migrated(tmp_path):
     (tmp_path / "old").mkdir()
-    from funsearch.store import SCHEMA
+    from funsearch.store.run_store import SCHEMA
 
     con = sqlite3.connect(tmp_path / "old" / "run.sqlite")
     old_schema = SCHEMA.replace(" cached_tokens INTEGER,", "")

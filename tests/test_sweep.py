@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from funsearch.budget import BudgetUnit
-from funsearch.experiment import load_experiment, parse_experiment
-from funsearch.sweep import NO_SIZE, budget_checkpoints, cell_config, expand, read_results, shuffled_script
+from funsearch.cost.budget import BudgetUnit
+from funsearch.study.experiment import load_experiment, parse_experiment
+from funsearch.study.budget_curves import budget_checkpoints
+from funsearch.study.cells import NO_SIZE, cell_config, expand, shuffled_script
+from funsearch.study.results import read_results
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,7 +133,7 @@ def test_smoke_sweep_rerun_skips_finished_cells(smoke_sweep):
 
 
 def test_cells_record_their_definition(tmp_path):
-    from funsearch.sweep_cells import Cell, recorded_cells
+    from funsearch.study.cells import Cell, recorded_cells
 
     exp = exp_of()
     cell = Cell("problems/bin_packing.py", "mid", "evolve", 7, 1, 1)        # a seed beyond the grid's

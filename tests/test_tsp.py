@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import funsearch
-from funsearch.evaluator import Evaluator
-from funsearch.problem import load_problem
+from funsearch.problem.evaluator import Evaluator
+from funsearch.problem.loader import load_problem
 from funsearch.sandbox.limits import SandboxLimits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,8 +190,8 @@ def test_baselines_through_sandbox_on_train_split():
 
 
 def test_eval_instances_file_accepts_a_tsplib_index_and_a_random_file():
-    from funsearch.evaluate_file import instances_from_file
-    from funsearch.problem import load_problem
+    from funsearch.problem.evaluate_file import instances_from_file
+    from funsearch.problem.loader import load_problem
 
     problem = load_problem(Path(__file__).resolve().parent.parent / "problems" / "tsp.py")
     data_dir = problem.path.parent / "data" / "tsp"

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from funsearch.models import load_registry
+from funsearch.weights.registry import load_registry
 from funsearch.proposers.base import ProposerError, SamplingParams
 from funsearch.proposers.factory import make_proposer
 from funsearch.proposers.vllm_engine import vllm_available

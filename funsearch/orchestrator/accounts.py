@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 
-from funsearch.budget import Budget, BudgetUnit, Ledger
+from funsearch.cost.budget import Budget, BudgetUnit, Ledger
 from funsearch.config import RunConfig
-from funsearch.cost import load_hardware
+from funsearch.cost.hardware import load_hardware
 from funsearch.proposers.base import Completion
 from funsearch.records import EvalResult
 
@@ -21,7 +21,7 @@ class Accounts:
     """Charges every sample and evaluation; answers whether another sample fits the budget."""
 
     def __init__(self, cfg: RunConfig):
-        from funsearch.models import resolve_model
+        from funsearch.weights.registry import resolve_model
 
         self.table = load_hardware()
         budget = Budget.parse(cfg.budget) if cfg.budget else None
@@ -29,7 +29,7 @@ class Accounts:
         modelled = self.table.get(cfg.price_as) if cfg.price_as else None
         calibration = None
         if cfg.calibration:
-            from funsearch.calibrate import load_calibration
+            from funsearch.cost.calibrate import load_calibration
             calibration = load_calibration(cfg.calibration)
         self.ledger = Ledger(budget, measured, modelled, calibration=calibration, backend=None)
         self.specs = {size: resolve_model(size) for size in cfg.model_sizes}
@@ -48,7 +48,7 @@ class Accounts:
         self.tick()
 
     def evaluation_costs(self, result: EvalResult) -> tuple[float, float]:
-        from funsearch.cost import evaluation_cost
+        from funsearch.cost.roofline import evaluation_cost
         dollars = evaluation_cost(max(result.cpu_seconds, 0.0), self.ledger.measured_hw)
         return dollars, dollars
 

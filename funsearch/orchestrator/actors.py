@@ -29,7 +29,7 @@ class ProposerActor:
             from funsearch.replay import load_replay_proposer
             self.proposer = load_replay_proposer(options["source_run"], size)
         else:
-            from funsearch.models import resolve_model
+            from funsearch.weights.registry import resolve_model
             from funsearch.proposers.factory import make_proposer
             self.proposer = make_proposer(resolve_model(size), backend, **options)
 
@@ -45,8 +45,8 @@ class EvaluatorActor:
     """One sandboxed evaluator slot (a fork server) for one problem."""
 
     def __init__(self, problem_path: str, timeout: float, memory_mb: int, slot: int):
-        from funsearch.evaluator import Evaluator
-        from funsearch.problem import load_problem
+        from funsearch.problem.evaluator import Evaluator
+        from funsearch.problem.loader import load_problem
         from funsearch.sandbox.limits import SandboxLimits
 
         self.problem = load_problem(problem_path)
@@ -68,7 +68,7 @@ class DatabaseActor:
     """The island program database and the prompt builder."""
 
     def __init__(self, view, db_config, seed: int, snapshot: dict | None, baseline: str):
-        from funsearch.database import ProgramDatabase
+        from funsearch.search.database import ProgramDatabase
 
         self.view = view
         self.baseline = baseline
@@ -76,7 +76,7 @@ class DatabaseActor:
 
     def sample_prompt(self, best_of_n: bool) -> tuple[int, list[int], str, str]:
         """Draw parents and build the prompt: (island, parent ids, prompt, the header it ends with)."""
-        from funsearch.prompt import build_prompt, completion_header
+        from funsearch.program.prompt import build_prompt, completion_header
 
         if best_of_n:  # no evolution: every prompt shows only the seed program
             island, ids, sources = 0, [0], [self.baseline]

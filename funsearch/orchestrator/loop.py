@@ -5,7 +5,7 @@ actor completes it; the driver extracts the program (pure), sends it to an
 evaluator actor unless an identical program was already evaluated, charges the
 ledger, and writes the sample and evaluation rows to the run store at once.
 Results are registered in sample-id order behind a fixed window (see
-funsearch/search.py), so a run is reproducible from its seed and completions.
+funsearch/bookkeeping.py), so a run is reproducible from its seed and completions.
 """
 from __future__ import annotations
 
@@ -19,16 +19,16 @@ from typing import Callable
 
 import ray
 
-from funsearch import search
+from funsearch.search import bookkeeping
 from funsearch.config import RunConfig
 from funsearch.orchestrator.accounts import Accounts
 from funsearch.orchestrator.actors import DatabaseActor, EvaluatorActor
 from funsearch.orchestrator.pool import Pool
 from funsearch.orchestrator.rows import evaluation_row, sample_row
-from funsearch.problem import Problem
+from funsearch.problem.loader import Problem
 from funsearch.proposers.base import Completion, SamplingParams
 from funsearch.records import EvalResult, FailureKind
-from funsearch.store import RunStore
+from funsearch.store.run_store import RunStore
 
 
 REGISTERED = EvalResult.failed(FailureKind.DUPLICATE, "already registered")
@@ -81,8 +81,8 @@ class SearchLoop:
         self.split = cfg.split or problem.train_split
         self.accounts = Accounts(cfg)
         self.pool = Pool(cfg, replay_from)
-        self.progress = search.Progress()
-        self.window = search.registration_window(self.pool.size(), cfg.samples_per_prompt)
+        self.progress = bookkeeping.Progress()
+        self.window = bookkeeping.registration_window(self.pool.size(), cfg.samples_per_prompt)
         self.next_sample = 0
         self.next_register = 0
         self.outcomes: dict[int, dict] = {}          # sample id -> sample row (awaiting registration)
@@ -93,8 +93,8 @@ class SearchLoop:
 
     # --- setup -------------------------------------------------------------------
     def start_actors(self, snapshot: dict | None) -> None:
-        from funsearch.database import DatabaseConfig
-        from funsearch.prompt import PromptView
+        from funsearch.search.database import DatabaseConfig
+        from funsearch.program.prompt import PromptView
 
         cfg = self.cfg
         view = PromptView(preamble=self.problem.preamble, function_name=self.problem.function_name,
@@ -116,7 +116,7 @@ class SearchLoop:
         if not result.valid:
             raise RuntimeError(f"the baseline of {self.problem.path.name} fails on split {self.split}: "
                                f"{result.failure.value if result.failure else ''} {result.message}")
-        from funsearch.code import program_hash
+        from funsearch.program.canonical import program_hash
         h = program_hash(self.problem.baseline_source)
         self.accounts.charge_evaluation(result)
         self.store.add_evaluation(self._eval_row(-1, h, result))
@@ -182,7 +182,7 @@ class SearchLoop:
             island, parent_ids, prompt, header = ray.get(self.db.sample_prompt.remote(self.cfg.mode == "best_of_n"))
             params = SamplingParams(temperature=self.cfg.temperature, top_p=self.cfg.top_p,
                                     max_tokens=self.cfg.max_tokens, stop=self.pool.stops(slot),
-                                    seed=search.sample_seed(self.cfg.seed, self.next_sample))
+                                    seed=bookkeeping.sample_seed(self.cfg.seed, self.next_sample))
             self.pool.submit(slot, prompt, header, params, n, self.next_sample, island, parent_ids)
             self.next_sample += n
 
@@ -190,15 +190,15 @@ class SearchLoop:
         request, completions, error = self.pool.collect(ref)
         if error is not None:
             self.echo(f"proposer {request.size} (actor {request.slot}) failed: {error}")
-            completions = [Completion(text="", usage=search.zero_usage(), model=request.size,
+            completions = [Completion(text="", usage=bookkeeping.zero_usage(), model=request.size,
                                       seed=request.params.seed + i, finish_reason="error", extra={"error": error})
                            for i in range(request.n)]
         for i, completion in enumerate(completions[: request.n]):
             sample_id = request.first_sample + i
-            outcome = search.extract(sample_id, completion, self.problem.function_name,
+            outcome = bookkeeping.extract(sample_id, completion, self.problem.function_name,
                                      self.problem.parameters, request.header)
             if completion.finish_reason == "error":
-                outcome = search.SampleOutcome(sample_id, None, None, FailureKind.PROPOSER_ERROR,
+                outcome = bookkeeping.SampleOutcome(sample_id, None, None, FailureKind.PROPOSER_ERROR,
                                                completion.extra.get("error", ""))
             self.progress.on_completion(request.size, completion, outcome)
             costs = self.accounts.charge_sample(request.size, completion)

@@ -14,7 +14,7 @@ import ray
 
 from funsearch.config import RunConfig
 from funsearch.orchestrator.actors import ProposerActor
-from funsearch.prompt import stop_sequences
+from funsearch.program.prompt import stop_sequences
 from funsearch.proposers.base import Completion, SamplingParams
 
 
@@ -49,7 +49,7 @@ class Pool:
     """Proposer actors and the policy that shares samples among sizes."""
 
     def __init__(self, cfg: RunConfig, replay_from: Path | None):
-        from funsearch.pool_policy import CostAwareBandit, FixedShares
+        from funsearch.search.pool_policy import CostAwareBandit, FixedShares
 
         self.cfg = cfg
         self.counts = cfg.counts()
@@ -83,7 +83,7 @@ class Pool:
         for size in self.slots:
             resources = {"num_cpus": 1, "resources": dict(self.cfg.proposer_resources)}
             if self.backend == "vllm":
-                from funsearch.models import resolve_model
+                from funsearch.weights.registry import resolve_model
                 resources["num_gpus"] = max(1, resolve_model(size).vllm.tensor_parallel if resolve_model(size).vllm else 1)
             self.actors.append(ProposerActor.options(**resources).remote(size, self.backend, options))
         self.nodes = [node for _, node in ray.get([a.ready.remote() for a in self.actors])]  # load errors surface here
@@ -94,7 +94,7 @@ class Pool:
         """Completion mode stops after the new function; a chat model answers in a fenced block: only its own."""
         if self.cfg.backend == "scripted" or self.backend == "mutation":  # replay: as the recorded run
             return stop_sequences()
-        from funsearch.models import resolve_model
+        from funsearch.weights.registry import resolve_model
 
         spec = resolve_model(size)
         own = tuple(spec.stop)
@@ -153,7 +153,7 @@ class Pool:
         try:
             completions = ray.get(ref)
         except ray.exceptions.RayError as exc:
-            from funsearch.errors import describe
+            from funsearch.cli.output import describe
             slot = request.slot
             self.errors[slot] = self.errors.get(slot, 0) + 1
             if self.errors[slot] > self.MAX_CONSECUTIVE_ERRORS:

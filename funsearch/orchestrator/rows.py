@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from funsearch.proposers.base import Completion, SamplingParams
 from funsearch.records import EvalResult
-from funsearch.search import SampleOutcome
+from funsearch.search.bookkeeping import SampleOutcome
 
 
 def params_dict(params: SamplingParams, seed: int) -> dict:

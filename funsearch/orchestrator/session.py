@@ -17,9 +17,9 @@ import ray
 from funsearch.config import RunConfig
 from funsearch.orchestrator.accounts import Accounts
 from funsearch.orchestrator.loop import RunSummary, SearchLoop, init_ray
-from funsearch.problem import load_problem
+from funsearch.problem.loader import load_problem
 from funsearch.records import EvalResult, FailureKind, InstanceOutcome
-from funsearch.store import RunStore
+from funsearch.store.run_store import RunStore
 
 
 def default_run_dir(cfg: RunConfig, out: str | Path = "runs") -> Path:

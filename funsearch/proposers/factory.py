@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from funsearch.models import ModelSpec
+from funsearch.weights.registry import ModelSpec
 from funsearch.proposers.base import Proposer, ProposerError
 
 BACKENDS = ("llamacpp", "openai", "vllm", "scripted")

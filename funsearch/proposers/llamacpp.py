@@ -12,8 +12,9 @@ import warnings
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from funsearch.model_files import ensure_model_file, verify_file
-from funsearch.models import ModelSpec
+from funsearch.weights.files import ensure_model_file
+from funsearch.weights.verify import verify_file
+from funsearch.weights.registry import ModelSpec
 from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage, merged_stop
 
 AMX_FLAG = "AMX_INT8 = 1"

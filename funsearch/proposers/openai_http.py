@@ -16,7 +16,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
-from funsearch.models import ModelSpec
+from funsearch.weights.registry import ModelSpec
 from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage, merged_stop
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from funsearch.models import ModelSpec
+from funsearch.weights.registry import ModelSpec
 from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage, merged_stop
 
 

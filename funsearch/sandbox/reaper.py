@@ -11,7 +11,7 @@ import shutil
 import signal
 import time
 
-from funsearch.proctree import proc_table as _proc_table
+from funsearch.sandbox.proctree import proc_table as _proc_table
 
 
 def cpu_seconds(pid: int) -> float:

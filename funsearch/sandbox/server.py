@@ -125,7 +125,7 @@ class Server:
                 pass
         if not config.get("problem_path"):
             return {}
-        from funsearch.problem import import_problem_module
+        from funsearch.problem.loader import import_problem_module
         return vars(import_problem_module(__import__("pathlib").Path(config["problem_path"])))
 
     def fork(self, out_w: int, res_w: int, cmd_r: int, probe: bool = False):

@@ -1,0 +1,1 @@
+"""The `funsearch` command line: parse, call the library, print. Only cli/ imports from cli/."""

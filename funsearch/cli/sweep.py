@@ -1,0 +1,66 @@
+"""`funsearch sweep CONFIG` (run an experiment's cells, resumably) and `funsearch report SWEEP_DIR`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def sweep(
+        config: Path = typer.Argument(..., help="experiment file (experiments/*.toml)"),
+        adaptive: bool = typer.Option(False, "--adaptive", help="choose runs by expected information gain about "
+                                                                "the best size, instead of the full grid"),
+        parallel: int = typer.Option(1, "--parallel", min=1, help="cells at once, as Ray tasks (2 CPUs per cell)"),
+        out: Optional[Path] = typer.Option(None, "--out", help="sweep folder (default: the experiment's out, "
+                                                               "or sweeps/<name>)"),
+        address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto | ray://host:port"),
+        report: bool = typer.Option(True, "--report/--no-report", help="write report.md when the sweep ends"),
+    ) -> None:
+        """Run an experiment: problem x size x seed runs plus baselines, each to the largest budget; results.csv.
+
+        Re-running continues a stopped or killed sweep: finished cells are skipped, unfinished ones resumed.
+        """
+        from funsearch.config import ConfigError
+        from funsearch.study.experiment import ExperimentError, load_experiment
+        from funsearch.study.cells import expand
+        from funsearch.study.sweep import Sweep
+
+        try:
+            exp = load_experiment(config)
+            sweep_dir = exp.out_dir(out)
+            runner = Sweep(exp, sweep_dir, echo=lambda line: typer.echo(line, err=True), parallel=parallel,
+                           address=address)
+            if adaptive:
+                runner.run_adaptive()
+            else:
+                cells = expand(exp)
+                typer.echo(f"sweep {exp.name}: {len(cells)} cells in {sweep_dir}", err=True)
+                runner.run_cells(cells)
+        except (ExperimentError, ConfigError) as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            typer.echo(f"\ninterrupted: continue with: funsearch sweep {config}"
+                       + (f" --out {out}" if out else "") + (" --adaptive" if adaptive else ""), err=True)
+            raise typer.Exit(130)
+        typer.echo(f"results: {sweep_dir / 'results.csv'}")
+        if report:
+            from funsearch.study.report import write_report
+            typer.echo(f"report: {write_report(sweep_dir)}")
+
+    @app.command("report")
+    def report_cmd(sweep_dir: Path = typer.Argument(..., help="a sweep folder (with results.csv)")) -> None:
+        """Write SWEEP_DIR/report.md with plots: best metric vs cost per size, yield funnels, the best size per budget."""
+        from funsearch.study.report import ReportError, write_report
+
+        try:
+            typer.echo(write_report(sweep_dir))
+        except ReportError as exc:
+            _fail(str(exc))

@@ -1,0 +1,177 @@
+"""Evaluate candidates: run them in the sandbox (funsearch/sandbox/), score them here.
+
+`Evaluator` owns one fork server (one slot). The candidate's raw solutions come back as strict,
+size-capped JSON; this trusted process decodes them and calls `problem.score` per instance, so
+nothing a candidate does inside its child can change its score. `evaluate_in_process` is the
+UNSANDBOXED reference path for tests and benchmarks only.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import sys
+import time
+
+from funsearch.problem.loader import Problem, ProblemError
+from funsearch.records import EvalResult, FailureKind, InstanceOutcome, one_line
+from funsearch.sandbox.client import ForkServer, SandboxError, ServerDied
+from funsearch.sandbox.limits import SandboxLimits
+from funsearch.sandbox.outcome import RawOutcome, interpret
+from funsearch.sandbox.protections import Protection, warn_if_weak
+from funsearch.sandbox.wire import WireError, decode_strict, encode_solution
+
+MAX_SOURCE_BYTES = 1 << 20
+
+
+def check_source(source: str, function_name: str) -> EvalResult | None:
+    """A failed EvalResult when the candidate cannot run at all (syntax, missing function), else None.
+    Parsing is safe in the harness: nothing is executed."""
+    if len(source.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+        return EvalResult.failed(FailureKind.SYNTAX_ERROR, f"candidate source exceeds {MAX_SOURCE_BYTES} bytes")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        return EvalResult.failed(FailureKind.SYNTAX_ERROR, f"line {exc.lineno}: {exc.msg}")
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return EvalResult.failed(FailureKind.SYNTAX_ERROR, f"{type(exc).__name__}: {exc}")
+    defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if not defs:
+        return EvalResult.failed(FailureKind.NO_CODE, "candidate defines no function")
+    if not any(n.name == function_name for n in defs):
+        return EvalResult.failed(FailureKind.WRONG_SIGNATURE, f"candidate defines no function named {function_name}")
+    return None
+
+
+def _select(problem: Problem, split: str | None, instances: list[dict] | None) -> tuple[str, list[dict]]:
+    if instances is not None:
+        text = json.dumps(instances, sort_keys=True, allow_nan=False)
+        return "custom:" + hashlib.sha256(text.encode()).hexdigest()[:20], list(instances)
+    name = split or problem.train_split
+    return "split:" + name, problem.load_split(name)
+
+
+def score_outcomes(problem: Problem, instances: list[dict], raws: list[RawOutcome], seconds: float,
+                   cpu_seconds: float) -> EvalResult:
+    """Trusted scoring of decoded solutions; the first failure decides the result's failure class."""
+    names = problem.instance_names(instances)
+    outcomes, scores, solutions = [], [], []
+    for name, instance, raw in zip(names, instances, raws):
+        if raw.failure is not None:
+            outcomes.append(InstanceOutcome(name, None, raw.failure, one_line(raw.message), raw.seconds))
+            continue
+        try:
+            value = problem.score(instance, raw.solution)
+        except Exception as exc:
+            outcomes.append(InstanceOutcome(name, None, FailureKind.INVALID_SOLUTION,
+                                            one_line(f"{type(exc).__name__}: {exc}"), raw.seconds))
+            continue
+        outcomes.append(InstanceOutcome(name, value, None, "", raw.seconds))
+        scores.append(value)
+        solutions.append(raw.solution)
+    first = next((o for o in outcomes if o.failure is not None), None)
+    if first is not None:
+        return EvalResult(valid=False, score=None, per_instance=tuple(outcomes), failure=first.failure,
+                          message=one_line(f"{first.name}: {first.message}"), seconds=seconds, cpu_seconds=cpu_seconds)
+    try:
+        metrics = problem.metrics(instances, solutions, scores)
+    except Exception as exc:  # the problem's own code: report it, keep the scores
+        metrics = {}
+        print(f"funsearch: metrics() failed: {one_line(repr(exc))}", file=sys.stderr)
+    return EvalResult(valid=True, score=sum(scores) / len(scores), per_instance=tuple(outcomes),
+                      seconds=seconds, cpu_seconds=cpu_seconds, metrics=metrics)
+
+
+class Evaluator:
+    """Sandboxed evaluation of candidates for one problem, on one slot (one fork server).
+
+    Use as a context manager or call `close()`. Not thread-safe: one evaluation at a time.
+    """
+
+    def __init__(self, problem: Problem, limits: SandboxLimits = SandboxLimits(), slot: int = 0) -> None:
+        self.problem = problem
+        self.limits = limits
+        self.slot = slot
+        self._server = ForkServer(problem, limits, slot)
+        self._server.start()
+        warn_if_weak(self.protections)
+
+    @property
+    def protections(self) -> tuple[Protection, ...]:
+        """The protections active for this evaluator's children (for the run record)."""
+        return self._server.protections()
+
+    @property
+    def restarts(self) -> int:
+        """How many times the fork server had to be restarted."""
+        return self._server.restarts
+
+    def evaluate(self, candidate_source: str, split: str | None = None,
+                 instances: list[dict] | None = None) -> EvalResult:
+        """Run the candidate on a split (default: the problem's train split) or on given instances,
+        in a sandbox child; score the returned solutions here. Never raises for candidate faults."""
+        start = time.perf_counter()
+        early = check_source(candidate_source, self.problem.function_name)
+        if early is not None:
+            return early
+        key, chosen = _select(self.problem, split, instances)
+        try:
+            reply = self._server.run(key, chosen, candidate_source)
+        except ServerDied as exc:
+            return EvalResult.failed(FailureKind.CRASH, f"the fork server died during the evaluation ({exc}); "
+                                     "it is restarted for the next candidate", time.perf_counter() - start)
+        except SandboxError as exc:
+            return EvalResult.failed(FailureKind.SANDBOX_ERROR, str(exc), time.perf_counter() - start)
+        raws = interpret(reply.results, len(chosen), reply.exit_code, reply.timed_out, reply.overflow,
+                         reply.cpu_seconds, reply.stdout, self.limits)
+        return score_outcomes(self.problem, chosen, raws, time.perf_counter() - start, reply.cpu_seconds)
+
+    def close(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> "Evaluator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def evaluate_in_process(problem: Problem, candidate_source: str, split: str | None = None,
+                        instances: list[dict] | None = None) -> EvalResult:
+    """UNSANDBOXED reference evaluation, for tests and benchmarks ONLY: the candidate runs in this
+    process with full access to it. Same JSON round trip and scoring as `Evaluator.evaluate`; the
+    problem module's namespace is restored afterwards."""
+    start = time.perf_counter()
+    early = check_source(candidate_source, problem.function_name)
+    if early is not None:
+        return early
+    _, chosen = _select(problem, split, instances)
+    namespace = vars(problem.module)
+    saved = dict(namespace)
+    raws: list[RawOutcome] = []
+    cpu0 = time.process_time()
+    try:
+        exec(compile(candidate_source, "<candidate>", "exec"), namespace)
+        driver = namespace[problem.run_name]
+        for instance in chosen:
+            t0 = time.perf_counter()
+            try:
+                solution = decode_strict(encode_solution(driver(instance)))
+            except (TypeError, ValueError, WireError) as exc:
+                raws.append(RawOutcome(failure=FailureKind.BAD_OUTPUT, message=f"{type(exc).__name__}: {exc}"))
+                break
+            raws.append(RawOutcome(solution=solution, seconds=time.perf_counter() - t0))
+    except MemoryError as exc:
+        raws.append(RawOutcome(failure=FailureKind.MEMORY, message=f"{type(exc).__name__}: {exc}"))
+    except Exception as exc:
+        raws.append(RawOutcome(failure=FailureKind.RUNTIME_ERROR, message=f"{type(exc).__name__}: {exc}"))
+    finally:
+        namespace.clear()
+        namespace.update(saved)
+    cpu = time.process_time() - cpu0
+    while len(raws) < len(chosen):
+        raws.append(RawOutcome(failure=raws[-1].failure, message="not run: an earlier instance failed"))
+    return score_outcomes(problem, chosen, raws, time.perf_counter() - start, cpu)
+
+
+__all__ = ["Evaluator", "evaluate_in_process", "SandboxLimits", "check_source", "ProblemError"]

@@ -1,0 +1,121 @@
+"""The cells of a sweep: one run each, (problem, size, mode, seed) to a budget, its key, RunConfig and status.
+
+A cell's key names its run directory (SWEEP_DIR/cells/<key>/); a grid cell and an adaptive cell with the same
+(problem, size, mode, seed) to the largest budget are the same run. Each prepared cell writes its definition
+to cell.json in its directory, so results.csv can list every run the sweep folder holds.
+"""
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from funsearch.study.experiment import ExperimentConfig
+
+MODES = ("evolve", "best_of_n", "single_island", "random_mutation")
+NO_SIZE = "-"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of a sweep.
+
+    Attributes:
+      problem: problem file; size: model size (NO_SIZE for random_mutation); mode: one of MODES.
+      seed: run seed; budget_index: index of the budget the run goes to (the largest in a grid).
+      last_index: index of the largest budget (cells to it have no budget suffix in their key).
+    """
+
+    problem: str
+    size: str
+    mode: str
+    seed: int
+    budget_index: int
+    last_index: int
+
+    @property
+    def key(self) -> str:
+        parts = [Path(self.problem).stem] + ([self.size] if self.size != NO_SIZE else []) + [self.mode, f"s{self.seed}"]
+        if self.budget_index != self.last_index:
+            parts.append(f"b{self.budget_index}")
+        return "__".join(parts)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Cell":
+        data = json.loads(text)
+        return cls(str(data["problem"]), str(data["size"]), str(data["mode"]), int(data["seed"]),
+                   int(data["budget_index"]), int(data["last_index"]))
+
+
+def expand(exp: ExperimentConfig) -> list[Cell]:
+    """The grid: problem x size x seed (evolve), plus each baseline x seed, all to the largest budget."""
+    last = len(exp.budgets) - 1
+    cells = []
+    for problem in exp.problems:
+        for seed in exp.seeds:
+            cells += [Cell(problem, size, "evolve", seed, last, last) for size in exp.sizes]
+            for mode in exp.baselines:
+                size = NO_SIZE if mode == "random_mutation" else exp.llm_baseline_size
+                cells.append(Cell(problem, size, mode, seed, last, last))
+    return cells
+
+
+def cell_config(exp: ExperimentConfig, cell: Cell, scripted_file: str | None = None):
+    """The RunConfig of a cell."""
+    from funsearch.config import make_config
+
+    return make_config(
+        problem=str(Path(cell.problem).resolve()), model_sizes=exp.sizes[0] if cell.size == NO_SIZE else cell.size,
+        backend=exp.backend, scripted_file=scripted_file or exp.scripted_file, base_url=exp.base_url,
+        api_key_env=exp.api_key_env, threads=exp.threads, samples=exp.max_samples,
+        budget=exp.budgets[cell.budget_index], hardware=exp.hardware, price_as=exp.price_as, seed=cell.seed,
+        islands=1 if cell.mode == "single_island" else exp.islands, eval_timeout=exp.eval_timeout,
+        max_tokens=exp.max_tokens, temperature=exp.temperature,
+        mode="evolve" if cell.mode == "single_island" else cell.mode)
+
+
+def shuffled_script(texts: list, seed: int) -> list:
+    """The scripted completions in the seed's own order (pure)."""
+    texts = list(texts)
+    random.Random(f"scripted-{seed}").shuffle(texts)
+    return texts
+
+
+def cell_status(run_dir: Path) -> str:
+    """"new" (no usable store), "unfinished" (no stop reason, or "interrupted") or "finished"."""
+    from funsearch.store.run_store import RunStore, StoreError
+
+    if not (run_dir / "run.sqlite").is_file() or not (run_dir / "config.json").is_file():
+        return "new"
+    try:
+        store = RunStore(run_dir)
+    except StoreError:
+        return "new"
+    try:
+        reason = store.meta("stop_reason")
+    finally:
+        store.close()
+    return "finished" if reason and reason != "interrupted" else "unfinished"
+
+
+def recorded_cells(cells_dir: Path, exp: ExperimentConfig) -> list[Cell]:
+    """Every cell whose directory under cells_dir records its definition (cell.json) and fits the experiment.
+
+    Directories from before cell.json was written are matched by key against the experiment's grid.
+    """
+    grid = {c.key: c for c in expand(exp)}
+    out = []
+    for run_dir in sorted(p for p in Path(cells_dir).glob("*") if p.is_dir()):
+        path = run_dir / "cell.json"
+        try:
+            cell = Cell.from_json(path.read_text()) if path.is_file() else grid.get(run_dir.name)
+        except (ValueError, KeyError, TypeError):
+            cell = grid.get(run_dir.name)
+        if cell is None or cell.key != run_dir.name or cell.budget_index >= len(exp.budgets):
+            continue
+        out.append(cell)
+    return out

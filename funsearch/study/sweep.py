@@ -1,0 +1,174 @@
+"""`funsearch sweep`: run an experiment's cells (resumably) and keep SWEEP_DIR/results.csv current.
+
+A cell is one run: (problem, size, mode, seed) to the largest budget (funsearch/sweep_cells.py). Every smaller
+budget is read from the run's ledger (funsearch/checkpoints.py), so one long run per cell yields the whole curve.
+Modes: evolve (the search itself), best_of_n, single_island and random_mutation (the baselines).
+`--adaptive` chooses which evolve cells to run (funsearch/sweep_adaptive.py, funsearch/adaptive.py).
+
+Layout:  SWEEP_DIR/experiment.json   the validated experiment
+         SWEEP_DIR/cells/<key>/      one run directory per cell (run.sqlite, config.json, cell.json, log.txt)
+         SWEEP_DIR/adaptive.json     --adaptive: the runs it chose, in order, and why
+         SWEEP_DIR/results.csv       one row per (finished run, budget checkpoint): every run in cells/
+Resume: a cell whose store has a stop_reason (other than "interrupted") is finished and skipped; a cell
+with a store but no clean stop is resumed with run_search(..., resume=True).
+With the scripted backend each seed replays the completion list in its own seeded order.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+from funsearch.study.budget_curves import run_rows
+from funsearch.study.cells import Cell, cell_config, cell_status, recorded_cells, shuffled_script
+from funsearch.study.experiment import ExperimentConfig
+from funsearch.study.results import write_results
+
+CPUS_PER_CELL = 2  # a cell's proposer and evaluator actors take one logical CPU each
+
+
+class Sweep:
+    """Runs the cells of one experiment in SWEEP_DIR, resumably, and keeps results.csv current."""
+
+    def __init__(self, exp: ExperimentConfig, sweep_dir: Path, echo: Callable[[str], None] = print,
+                 parallel: int = 1, address: str | None = None):
+        self.exp, self.dir, self.echo, self.parallel, self.address = exp, Path(sweep_dir), echo, parallel, address
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "cells").mkdir(exist_ok=True)
+        (self.dir / "experiment.json").write_text(exp.model_dump_json(indent=2))
+        self.known: dict[str, Cell] = {}
+
+    def run_dir(self, cell: Cell) -> Path:
+        return self.dir / "cells" / cell.key
+
+    def status(self, cell: Cell) -> str:
+        return cell_status(self.run_dir(cell))
+
+    def run_cells(self, cells: list[Cell]) -> None:
+        """Run the cells not finished yet (skipping finished ones), then rewrite results.csv."""
+        for cell in cells:
+            self.known[cell.key] = cell
+        todo = [c for c in cells if self.status(c) != "finished"]
+        if len(todo) < len(cells):
+            self.echo(f"{len(cells) - len(todo)} of {len(cells)} cells already finished (skipped)")
+        if todo and self.parallel > 1:
+            self._run_parallel(todo)
+        else:
+            for k, cell in enumerate(todo, 1):
+                self._run_one(cell, k, len(todo))
+        self.write()
+
+    def _prepare(self, cell: Cell) -> tuple[dict, bool]:
+        """(RunConfig as a dict, resume?) for a cell, starting it over when its directory is unusable."""
+        run_dir = self.run_dir(cell)
+        status = self.status(cell)
+        if status == "new" and run_dir.exists():
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "cell.json").write_text(cell.to_json())
+        scripted = None
+        if self.exp.backend == "scripted" and cell.mode != "random_mutation":
+            scripted = run_dir / "completions.json"
+            if not scripted.exists():
+                texts = json.loads(Path(self.exp.scripted_file).read_text())
+                scripted.write_text(json.dumps(shuffled_script(texts, cell.seed)))
+            scripted = str(scripted.resolve())
+        cfg = cell_config(self.exp, cell, scripted)
+        if self.address:
+            cfg = cfg.model_copy(update={"address": self.address})
+        return cfg.model_dump(), status == "unfinished"
+
+    def _run_one(self, cell: Cell, k: int, n: int) -> None:
+        cfg, resume = self._prepare(cell)
+        start = time.monotonic()
+        self.echo(f"[{k}/{n}] {cell.key}: {'resuming' if resume else 'running'} to "
+                  f"{self.exp.budgets[cell.budget_index]}")
+        summary = execute_cell(cfg, str(self.run_dir(cell)), resume)
+        self.echo(f"[{k}/{n}] {cell.key}: {summary['samples']} samples, best {fmt(summary['best_score'])}, "
+                  f"stopped: {summary['stop_reason']} ({time.monotonic() - start:.1f} s)")
+        if summary["interrupted"]:
+            raise KeyboardInterrupt
+
+    def _run_parallel(self, todo: list[Cell]) -> None:
+        """Run cells as Ray tasks, as many at once as --parallel and the cluster's CPUs allow (2 CPUs per cell)."""
+        import ray
+
+        from funsearch.orchestrator.loop import init_ray
+
+        init_ray(self.address, self.parallel * CPUS_PER_CELL)
+        width = max(1, min(self.parallel, int(ray.cluster_resources().get("CPU", 1) // CPUS_PER_CELL)))
+        if width < self.parallel:
+            self.echo(f"running {width} cells at a time (the cluster has CPUs for {width})")
+        task = ray.remote(num_cpus=0, max_retries=0)(execute_cell)
+        queue, running, done = list(todo), {}, 0
+        try:
+            while queue or running:
+                while queue and len(running) < width:
+                    cell = queue.pop(0)
+                    cfg, resume = self._prepare(cell)
+                    running[task.remote(cfg, str(self.run_dir(cell)), resume)] = (cell, time.monotonic())
+                    self.echo(f"started {cell.key}{' (resuming)' if resume else ''}")
+                ready, _ = ray.wait(list(running), num_returns=1)
+                cell, start = running.pop(ready[0])
+                done += 1
+                try:
+                    summary = ray.get(ready[0])
+                except ray.exceptions.RayError as exc:
+                    self.echo(f"[{done}/{len(todo)}] {cell.key}: failed: {' '.join(str(exc).split())[:300]}")
+                    continue
+                self.echo(f"[{done}/{len(todo)}] {cell.key}: {summary['samples']} samples, best "
+                          f"{fmt(summary['best_score'])}, stopped: {summary['stop_reason']} "
+                          f"({time.monotonic() - start:.1f} s)")
+                self.write()
+        except KeyboardInterrupt:
+            for ref in running:
+                ray.cancel(ref)
+            ray.wait(list(running), num_returns=len(running), timeout=30)
+            raise
+
+    def run_adaptive(self) -> None:
+        """Baselines as in the grid; then, per problem, evolve runs chosen one at a time (sweep_adaptive)."""
+        from funsearch.study.adaptive_sweep import run_adaptive
+
+        run_adaptive(self)
+
+    def cells(self) -> list[Cell]:
+        """Every cell of this sweep: those run in this process and those recorded in cells/ by earlier ones."""
+        known = dict(self.known)
+        for cell in recorded_cells(self.dir / "cells", self.exp):
+            known.setdefault(cell.key, cell)
+        return [known[k] for k in sorted(known)]
+
+    def rows(self) -> list[dict]:
+        """results.csv rows of every finished cell (grid and adaptive runs alike)."""
+        rows = []
+        for cell in self.cells():
+            if self.status(cell) == "finished":
+                rows += run_rows(self.exp, cell, self.run_dir(cell))
+        return rows
+
+    def write(self) -> Path:
+        path = self.dir / "results.csv"
+        write_results(path, self.rows())
+        return path
+
+
+def execute_cell(cfg: dict, run_dir: str, resume: bool) -> dict:
+    """Run one cell to its stop (in this process or a Ray task); its progress lines go to RUN_DIR/log.txt."""
+    from funsearch.config import RunConfig
+    from funsearch.orchestrator import run_search
+
+    with open(Path(run_dir) / "log.txt", "a") as log:
+        def echo(line: str) -> None:
+            log.write(line.lstrip("\r") + "\n")
+            log.flush()
+        summary = run_search(RunConfig.model_validate(cfg), Path(run_dir), resume=resume, echo=echo)
+    return {"samples": summary.samples, "best_score": summary.best_score, "stop_reason": summary.stop_reason,
+            "interrupted": summary.interrupted}
+
+
+def fmt(value) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.6g}"
