@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from funsearch.study import adaptive
-from funsearch.study.adaptive_sweep import curves, minimum_runs, next_seed
+from funsearch.study.adaptive_sweep import minimum_runs, next_seed
 
 
 def test_prob_max_matches_monte_carlo_normal_and_t():
@@ -151,4 +151,4 @@ def test_sweep_helpers():
             {"cell": "x", "size": "a", "budget": "$2", "score": 2.0},
             {"cell": "y", "size": "b", "budget": "$1", "score": 0.5},
             {"cell": "z", "size": "a", "budget": "$9", "score": 9.0}]
-    assert curves(rows, ("$1", "$2")) == {"a": [[1.0, 2.0]], "b": [[0.5]]}
+    assert adaptive.run_curves(rows, ("$1", "$2")) == {"a": [[1.0, 2.0]], "b": [[0.5]]}

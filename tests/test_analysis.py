@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from funsearch.study import analysis
+from funsearch.study import analysis, fitting
 
 
 def rows_for(means: dict, budgets=(1.0, 2.0, 4.0, 8.0), seeds=(0, 1, 2), noise=0.0, problem="p", rng_seed=0):
@@ -73,9 +73,9 @@ def test_improvement_per_cost():
 def test_fit_recovers_a_saturating_curve():
     truth = (2.0, 1.5, 0.7)
     budgets = np.geomspace(1, 64, 7)
-    rows = rows_for({"s": lambda b: analysis.saturating(b / 64, *truth)}, budgets=budgets, seeds=range(4),
+    rows = rows_for({"s": lambda b: fitting.saturating(b / 64, *truth)}, budgets=budgets, seeds=range(4),
                     noise=0.01)
-    fit = analysis.fits_by_size(rows, "p")["s"]
+    fit = fitting.fits_by_size(rows, "p")["s"]
     assert fit.params == pytest.approx(truth, rel=0.1)
     assert fit.has_uncertainty and all(s < 0.2 for s in fit.stderr)
     assert fit(64.0) == pytest.approx(truth[0] - truth[1], abs=0.05)
@@ -83,7 +83,7 @@ def test_fit_recovers_a_saturating_curve():
 
 
 def test_fit_needs_three_budgets():
-    assert analysis.fit_saturating([1, 1, 2, 2], [0.0, 0.1, 0.2, 0.3]) is None
+    assert fitting.fit_saturating([1, 1, 2, 2], [0.0, 0.1, 0.2, 0.3]) is None
 
 
 def test_crossover_found_between_fitted_curves():
@@ -91,15 +91,15 @@ def test_crossover_found_between_fitted_curves():
     small = (1.0, 0.3, 0.5)
     mid = (1.5, 1.0, 0.5)
     budgets = np.geomspace(1, 64, 8)
-    rows = rows_for({"small": lambda b: analysis.saturating(b / 64, *small),
-                     "mid": lambda b: analysis.saturating(b / 64, *mid)}, budgets=budgets, seeds=range(3),
+    rows = rows_for({"small": lambda b: fitting.saturating(b / 64, *small),
+                     "mid": lambda b: fitting.saturating(b / 64, *mid)}, budgets=budgets, seeds=range(3),
                     noise=0.01)
-    fits = analysis.fits_by_size(rows, "p")
-    found = analysis.crossovers("p", fits, 0.5, 1000.0, seed=1)
+    fits = fitting.fits_by_size(rows, "p")
+    found = fitting.crossovers("p", fits, 0.5, 1000.0, seed=1)
     assert len(found) == 1
     c = found[0]
     from scipy.optimize import brentq
-    exact = 64 * brentq(lambda x: analysis.saturating(x, *small) - analysis.saturating(x, *mid), 1.0, 10.0)
+    exact = 64 * brentq(lambda x: fitting.saturating(x, *small) - fitting.saturating(x, *mid), 1.0, 10.0)
     assert exact == pytest.approx(125.4, rel=0.01)
     assert c.budget == pytest.approx(exact, rel=0.25)
     assert c.better_after == "mid"
@@ -109,13 +109,13 @@ def test_crossover_found_between_fitted_curves():
 
 def test_no_crossover_when_one_curve_dominates():
     budgets = np.geomspace(1, 64, 6)
-    rows = rows_for({"a": lambda b: analysis.saturating(b / 64, 2.0, 1.0, 0.5),
-                     "b": lambda b: analysis.saturating(b / 64, 1.0, 1.0, 0.5)}, budgets=budgets, noise=0.01)
-    assert analysis.crossovers("p", analysis.fits_by_size(rows, "p"), 0.5, 1000.0) == []
+    rows = rows_for({"a": lambda b: fitting.saturating(b / 64, 2.0, 1.0, 0.5),
+                     "b": lambda b: fitting.saturating(b / 64, 1.0, 1.0, 0.5)}, budgets=budgets, noise=0.01)
+    assert fitting.crossovers("p", fitting.fits_by_size(rows, "p"), 0.5, 1000.0) == []
 
 
 def test_flat_scores_are_not_fitted():
-    from funsearch.study.analysis import fit_saturating
+    from funsearch.study.fitting import fit_saturating
 
     assert fit_saturating([1.0, 2.0, 4.0, 8.0], [-51.9] * 4) is None
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from funsearch.cli.show import summarise
+from funsearch.store.summary import summarise
 from funsearch.config import make_config
 from funsearch.orchestrator import run_search
 from funsearch.store.run_store import RunStore

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from funsearch.cli.show import render, summarise
+from funsearch.cli.show import render
+from funsearch.store.summary import summarise
 from funsearch.config import make_config
 from funsearch.orchestrator import run_search
 from funsearch.store.run_store import RunStore

@@ -1,49 +1,23 @@
 """`funsearch cost` (predicted and calibrated cost per sample) and `funsearch plan` (proposer/evaluator split).
 
-Edge module: reads the hardware file, the model registry, calibration JSON and a run's SQLite store;
-the arithmetic lives in funsearch.cost / calibrate / balance / budget.
+Edge module: reads the hardware file, the model registry, calibration JSON and a run's measured speeds
+(store/history.py); the arithmetic lives in cost/ (roofline, calibrate, planner, budget).
 """
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-# prefill work is the prompt tokens the engine computed: those it reused from its KV cache cost nothing
-# (stores written before samples.cached_tokens existed count every prompt token)
-ROWS_SQL = ("SELECT model, backend, hardware, prompt_tokens - COALESCE({cached}, 0) AS prompt_tokens, "
-            "completion_tokens, "
-            "CASE WHEN busy_seconds > 0 THEN busy_seconds ELSE seconds END AS seconds "
-            "FROM samples WHERE completion_tokens > 0 AND seconds > 0")
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
+from funsearch.cli.output import fail
 
 def _specs(sizes: str) -> list:
     from funsearch.weights.registry import ModelRegistryError, resolve_model
     try:
         return [resolve_model(s.strip()) for s in sizes.split(",") if s.strip()]
     except ModelRegistryError as exc:
-        _fail(str(exc))
-
-
-def read_sample_rows(run_dir: Path) -> list[tuple[str, str, str, int, int, float]]:
-    """(model, backend, hardware, prompt_tokens, completion_tokens, seconds) of a run's completed samples."""
-    db = Path(run_dir) / "run.sqlite"
-    if not db.is_file():
-        _fail(f"{db}: no run store here")
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        columns = {row[1] for row in con.execute("PRAGMA table_info(samples)")}
-        cached = "cached_tokens" if "cached_tokens" in columns else "0"
-        return [tuple(r) for r in con.execute(ROWS_SQL.format(cached=cached))]
-    finally:
-        con.close()
+        fail(str(exc))
 
 
 def calibrate_run(run_dir: Path, out: Path | None = None) -> list:
@@ -51,9 +25,15 @@ def calibrate_run(run_dir: Path, out: Path | None = None) -> list:
     from funsearch.cost.calibrate import CalibrationError, calibrate_from_rows, save_calibration
     from funsearch.cost.hardware import CostError, load_hardware
 
-    rows = read_sample_rows(run_dir)
+    from funsearch.store.history import sample_speeds
+    from funsearch.store.run_store import StoreError
+
+    try:
+        rows = sample_speeds(run_dir)
+    except StoreError as exc:
+        fail(str(exc))
     if not rows:
-        _fail(f"{run_dir}: no samples with completion tokens to calibrate from")
+        fail(f"{run_dir}: no samples with completion tokens to calibrate from")
     table = load_hardware()
     groups: dict[tuple[str, str], list] = {}
     for model, backend, hardware, p, c, s in rows:
@@ -64,7 +44,7 @@ def calibrate_run(run_dir: Path, out: Path | None = None) -> list:
             specs = {s.name: s for s in _specs(",".join(sorted({m for m, *_ in group})))}
             cal = calibrate_from_rows(group, specs, table.get(hardware), backend)
         except (CalibrationError, CostError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
         path = out if (out and len(groups) == 1) else Path(run_dir) / f"calibration-{backend}-{hardware}.json"
         save_calibration(cal, path)
         typer.echo(f"calibration {backend} on {hardware}: {cal.samples} samples, prefill util "
@@ -119,7 +99,7 @@ def cost_cmd(
         if calibration is not None:
             cal = load_calibration(calibration)
             if cal.hardware != hw.name:
-                _fail(f"{calibration} calibrates {cal.hardware}, not {hw.name}")
+                fail(f"{calibration} calibrates {cal.hardware}, not {hw.name}")
             cals.append(("calibrated", cal))
         typer.echo(f"{hw.display_name}: {prompt_tokens} prompt + {completion_tokens} completion tokens, batch {batch}")
         typer.echo(f"{'model':<8} {'figures':<11} {'quant':<7} {'dev':>3} {'s/sample':>9} {'samples/dev-h':>14} "
@@ -133,7 +113,7 @@ def cost_cmd(
                            f"{c.seconds / batch:>9.3f} {samples_per_hour(c):>14.0f} "
                            f"{cost_per_1000_samples(c, ev):>9.4f}")
     except (CostError, CalibrationError, OSError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def plan_cmd(
@@ -169,7 +149,7 @@ def plan_cmd(
                                 completion_tokens=completion_tokens, batch=batch, calibration=cal,
                                 eval_fraction=eval_fraction)
     except (CostError, BudgetError, CalibrationError, OSError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     bal = split.balance
     engines = ", ".join(f"{k} x{v}" for k, v in split.proposers.items())
     typer.echo(f"proposers: {engines} on {split.devices} {'cores' if hw.kind == 'cpu' else hw.name}")
@@ -192,7 +172,7 @@ def _time_baseline(problem: Path) -> float:
             evaluator.evaluate(p.baseline_source, p.train_split)  # warm: the split reaches the fork server
             result = evaluator.evaluate(p.baseline_source, p.train_split)
     except ProblemError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"baseline evaluation on {p.train_split}: {result.seconds:.3f} s (use --eval-seconds to override)")
     return result.seconds
 

@@ -10,6 +10,8 @@ from typing import Optional
 
 import typer
 
+from funsearch.cli.output import fail
+
 
 def _rows(rehash: bool) -> list[dict]:
     from funsearch.weights.files import file_status
@@ -46,8 +48,7 @@ def register(app: typer.Typer) -> None:
         try:
             rows = _rows(verify)
         except ModelRegistryError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2)
+            fail(str(exc))
         if as_json:
             for r in rows:
                 typer.echo(json.dumps(r))
@@ -77,8 +78,7 @@ def register(app: typer.Typer) -> None:
                 raise ModelRegistryError(f"unknown model size '{size}': choose one of {', '.join(reg)}")
             path = ensure_model_file(reg[size], wheels_dir=Path(wheels) if wheels else None)
         except (ModelRegistryError, ModelFileError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2)
+            fail(str(exc))
         typer.echo(str(path))
 
     app.add_typer(models_app, name="models")

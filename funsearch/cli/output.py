@@ -1,5 +1,14 @@
-"""Turn any exception from a backend, Ray or the sandbox into one line for the user."""
+"""Errors as the user sees them: one line on stderr (`fail`), any exception from a backend, Ray or the sandbox
+turned into one line (`describe`)."""
 from __future__ import annotations
+
+import typer
+
+
+def fail(message: str, code: int = 2) -> None:
+    """One line on stderr, then exit non-zero."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
 
 
 def describe(exc: BaseException) -> str:

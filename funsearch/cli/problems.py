@@ -8,12 +8,9 @@ from typing import Optional
 
 import typer
 
+from funsearch.cli.output import fail
+
 TEMPLATE = Path(__file__).resolve().parent.parent / "problem" / "templates" / "new_problem.py"
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
 
 
 def check(problem: Path = typer.Argument(..., help="problem file, e.g. problems/cap_set.py")) -> None:
@@ -37,10 +34,10 @@ def new_problem(
 ) -> None:
     """Write a commented, working problem template to DIR/NAME.py (never overwrites)."""
     if not name.isidentifier():
-        _fail(f"problem name {name!r} is not a Python identifier (letters, digits, underscores)")
+        fail(f"problem name {name!r} is not a Python identifier (letters, digits, underscores)", 1)
     target = directory / f"{name}.py"
     if target.exists():
-        _fail(f"{target} already exists; not overwriting it")
+        fail(f"{target} already exists; not overwriting it", 1)
     directory.mkdir(parents=True, exist_ok=True)
     target.write_text(TEMPLATE.read_text().replace("PROBLEM_NAME", name))
     typer.echo(f"wrote {target}; edit it, then run: funsearch check {target}")
@@ -108,7 +105,7 @@ def baselines(
     try:
         report = run_baselines(problem, split, timeout)
     except (ProblemError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc), 1)
     typer.echo(json.dumps(report) if as_json else format_table(report))
 
 

@@ -1,4 +1,5 @@
-"""`funsearch show RUN_DIR`: best program, score over samples, failures, yield funnel per model, costs."""
+"""`funsearch show RUN_DIR`: best program, score over samples, failures, yield funnel per model, costs
+(the numbers come from store/summary.py)."""
 from __future__ import annotations
 
 import json
@@ -6,62 +7,7 @@ from pathlib import Path
 
 import typer
 
-RUN_FAILURES = ("runtime_error", "timeout", "memory_error", "crash", "sandbox_error")
-
-
-def summarise(run_dir: Path) -> dict:
-    """Everything `show` prints, computed from the store's rows (works on crashed runs too)."""
-    from funsearch.store.run_store import RunStore
-
-    store = RunStore(run_dir)
-    try:
-        best = store.query("SELECT p.*, e.metrics FROM programs p LEFT JOIN evaluations e "
-                           "ON e.program_hash = p.hash ORDER BY p.score DESC, p.id LIMIT 1")
-        baseline = store.query("SELECT score, metrics FROM evaluations WHERE sample_id = -1")
-        trajectory = store.query("SELECT sample_id, score FROM programs WHERE new_best = 1 ORDER BY sample_id")
-        failures = {r["failure"] or "valid": r["n"] for r in store.query(
-            "SELECT failure, COUNT(*) AS n FROM samples GROUP BY failure ORDER BY n DESC")}
-        funnel = store.query(f"""
-            SELECT s.model AS model, COUNT(*) AS samples,
-                   COALESCE(SUM(s.failure IS NULL OR s.failure NOT IN ('no_code', 'proposer_error')), 0) AS extracted,
-                   COALESCE(SUM(s.source IS NOT NULL), 0) AS compiles,
-                   COALESCE(SUM(s.source IS NOT NULL AND e.valid IS NOT NULL AND
-                       (e.failure IS NULL OR e.failure NOT IN ({','.join(repr(f) for f in RUN_FAILURES)}))), 0) AS runs,
-                   COALESCE(SUM(COALESCE(e.valid, 0) = 1 AND s.failure IS NULL), 0) AS valid,
-                   COALESCE(SUM(s.failure = 'duplicate'), 0) AS duplicates,
-                   COALESCE(SUM(COALESCE(p.new_best, 0)), 0) AS new_best,
-                   COALESCE(SUM(s.prompt_tokens), 0) AS prompt_tokens, COALESCE(SUM(s.completion_tokens), 0) AS completion_tokens,
-                   COALESCE(SUM(s.seconds), 0) AS seconds, COALESCE(SUM(s.measured_cost), 0) AS measured_cost,
-                   COALESCE(SUM(s.modelled_cost), 0) AS modelled_cost
-            FROM samples s
-            LEFT JOIN (SELECT program_hash, MAX(valid) AS valid, MIN(failure) AS failure
-                       FROM evaluations GROUP BY program_hash) e ON e.program_hash = s.program_hash
-            LEFT JOIN programs p ON p.sample_id = s.id
-            GROUP BY s.model ORDER BY s.model""")
-        for row in funnel:
-            valid = row["valid"] or 0
-            row["tokens_per_valid"] = (row["completion_tokens"] or 0) / valid if valid else None
-            row["seconds_per_valid"] = (row["seconds"] or 0.0) / valid if valid else None
-        evals = store.query("SELECT COUNT(*) AS n, SUM(seconds) AS seconds, SUM(cpu_seconds) AS cpu_seconds, "
-                            "SUM(measured_cost) AS cost FROM evaluations")[0]
-        return {
-            "run_dir": str(run_dir),
-            "config": store.meta("config"),
-            "stop_reason": store.meta("stop_reason"),
-            "samples": store.count("samples"),
-            "baseline": baseline[0] if baseline else None,
-            "best": best[0] if best else None,
-            "best_trajectory": trajectory,
-            "failures": failures,
-            "per_model": funnel,
-            "evaluations": evals,
-            "ledger": store.meta("ledger"),
-            "pool": store.meta("pool"),
-            "utilisation": store.meta("utilisation"),
-            "protections": store.meta("protections"),
-        }
-    finally:
-        store.close()
+from funsearch.cli.output import fail
 
 
 def render(info: dict) -> str:
@@ -116,10 +62,10 @@ def register(app: typer.Typer) -> None:
              as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
         """Best program, score over samples, failure counts, yield funnel per model, tokens and cost."""
         from funsearch.store.run_store import StoreError
+        from funsearch.store.summary import summarise
 
         try:
             info = summarise(run_dir)
         except StoreError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2)
+            fail(str(exc))
         typer.echo(json.dumps(info, default=str) if as_json else render(info))

@@ -6,10 +6,7 @@ from typing import Optional
 
 import typer
 
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
+from funsearch.cli.output import fail
 
 
 def register(app: typer.Typer) -> None:
@@ -45,7 +42,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"sweep {exp.name}: {len(cells)} cells in {sweep_dir}", err=True)
                 runner.run_cells(cells)
         except (ExperimentError, ConfigError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
         except KeyboardInterrupt:
             typer.echo(f"\ninterrupted: continue with: funsearch sweep {config}"
                        + (f" --out {out}" if out else "") + (" --adaptive" if adaptive else ""), err=True)
@@ -63,4 +60,4 @@ def register(app: typer.Typer) -> None:
         try:
             typer.echo(write_report(sweep_dir))
         except ReportError as exc:
-            _fail(str(exc))
+            fail(str(exc))

@@ -140,12 +140,23 @@ class Totals:
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    def plus(self, **delta) -> "Totals":
+        """These totals with `delta` added field by field."""
+        values = asdict(self)
+        for k, v in delta.items():
+            values[k] += v
+        return Totals(**values)
 
-def _add(t: Totals, **delta) -> Totals:
-    values = asdict(t)
-    for k, v in delta.items():
-        values[k] += v
-    return Totals(**values)
+    def spent_in(self, unit: BudgetUnit, side: str) -> float:
+        """Spend in `unit` on one side ("measured" or "modelled"): the one definition of spend that ledgers
+        check budgets with and that sweeps read budget curves with."""
+        return {
+            BudgetUnit.GPU_SECONDS: self.modelled_gpu_seconds if side == "modelled" else self.measured_gpu_seconds,
+            BudgetUnit.DOLLARS: self.modelled_dollars if side == "modelled" else self.measured_dollars,
+            BudgetUnit.TOKENS: float(self.tokens),
+            BudgetUnit.WALL_SECONDS: self.wall_seconds,
+            BudgetUnit.SAMPLES: float(self.samples),
+        }[BudgetUnit(unit)]
 
 
 class Ledger:
@@ -195,10 +206,10 @@ class Ledger:
                             backend=self.backend)
         charge = Charge("sample", prompt_tokens + completion_tokens, seconds, gpu_s,
                         gpu_s * self.measured_hw.price_per_hour / 3600, model.seconds, model.gpu_seconds, model.dollars)
-        self._totals = _add(self._totals, samples=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                            sample_seconds=seconds, measured_gpu_seconds=gpu_s, measured_dollars=charge.measured_dollars,
-                            modelled_seconds=model.seconds, modelled_gpu_seconds=model.gpu_seconds,
-                            modelled_dollars=model.dollars)
+        self._totals = self._totals.plus(
+            samples=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, sample_seconds=seconds,
+            measured_gpu_seconds=gpu_s, measured_dollars=charge.measured_dollars, modelled_seconds=model.seconds,
+            modelled_gpu_seconds=model.gpu_seconds, modelled_dollars=model.dollars)
         return charge
 
     def charge_evaluation(self, cpu_seconds: float, seconds: float) -> Charge:
@@ -206,8 +217,8 @@ class Ledger:
         if cpu_seconds < 0 or seconds < 0:
             raise BudgetError(f"evaluation charge needs seconds >= 0, got cpu {cpu_seconds}, wall {seconds}")
         dollars = evaluation_cost(cpu_seconds, self.measured_hw)
-        self._totals = _add(self._totals, evaluations=1, evaluation_seconds=seconds, evaluation_cpu_seconds=cpu_seconds,
-                            evaluation_dollars=dollars, measured_dollars=dollars, modelled_dollars=dollars)
+        self._totals = self._totals.plus(evaluations=1, evaluation_seconds=seconds, evaluation_cpu_seconds=cpu_seconds,
+                                         evaluation_dollars=dollars, measured_dollars=dollars, modelled_dollars=dollars)
         return Charge("evaluation", 0, seconds, 0.0, dollars, seconds, 0.0, dollars)
 
     def carry_wall_seconds(self, earlier_sessions: float) -> None:
@@ -231,15 +242,7 @@ class Ledger:
 
     def spent_in(self, unit: BudgetUnit) -> float:
         """Spend so far in `unit`, on the checked side."""
-        t = self._totals
-        side = self.checked_side
-        return {
-            BudgetUnit.GPU_SECONDS: t.modelled_gpu_seconds if side == "modelled" else t.measured_gpu_seconds,
-            BudgetUnit.DOLLARS: t.modelled_dollars if side == "modelled" else t.measured_dollars,
-            BudgetUnit.TOKENS: float(t.tokens),
-            BudgetUnit.WALL_SECONDS: t.wall_seconds,
-            BudgetUnit.SAMPLES: float(t.samples),
-        }[BudgetUnit(unit)]
+        return self._totals.spent_in(unit, self.checked_side)
 
     def spent(self) -> float:
         return 0.0 if self.budget is None else self.spent_in(self.budget.unit)

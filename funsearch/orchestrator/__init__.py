@@ -1,5 +1,4 @@
 """The orchestrator: the only package that imports Ray. Actors in actors.py, the search loop in loop.py."""
-from funsearch.orchestrator.loop import RunSummary
-from funsearch.orchestrator.session import run_search
+from funsearch.orchestrator.session import RunSummary, run_search
 
 __all__ = ["run_search", "RunSummary"]

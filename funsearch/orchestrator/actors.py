@@ -1,7 +1,7 @@
 """The Ray actors of a run: proposers, evaluators and the program database.
 
 Each wraps a plain object from the pure core or the edge; the orchestrator
-(funsearch/orchestrator.py) drives them. Kept free of loop logic.
+(loop.py, pool.py) drives them. Kept free of loop logic.
 """
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ class ProposerActor:
             from funsearch.proposers.mutation import MutationProposer
             self.proposer = MutationProposer(size)
         elif backend == "replay":
-            from funsearch.replay import load_replay_proposer
-            self.proposer = load_replay_proposer(options["source_run"], size)
+            from funsearch.proposers.replay import ReplayProposer
+            from funsearch.store.history import replay_rows
+            self.proposer = ReplayProposer.from_rows(replay_rows(options["source_run"], size), size)
         else:
             from funsearch.weights.registry import resolve_model
             from funsearch.proposers.factory import make_proposer

@@ -5,15 +5,13 @@ actor completes it; the driver extracts the program (pure), sends it to an
 evaluator actor unless an identical program was already evaluated, charges the
 ledger, and writes the sample and evaluation rows to the run store at once.
 Results are registered in sample-id order behind a fixed window (see
-funsearch/bookkeeping.py), so a run is reproducible from its seed and completions.
+search/bookkeeping.py), so a run is reproducible from its seed and completions.
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -34,44 +32,6 @@ from funsearch.store.run_store import RunStore
 REGISTERED = EvalResult.failed(FailureKind.DUPLICATE, "already registered")
 
 
-@dataclass(frozen=True)
-class RunSummary:
-    """What a finished (or interrupted) run reports.
-
-    Attributes:
-      run_dir: where the run store lives.
-      samples: samples recorded in total (including earlier sessions of a resumed run).
-      best_score: best registered score, or None.
-      best_source: source of the best program, or None.
-      best_metrics: the problem's metrics of the best program on the train split.
-      interrupted: True when stopped by Ctrl-C (state saved; resume with --resume).
-      stop_reason: "samples", "budget", "interrupted" or "replay-exhausted".
-    """
-
-    run_dir: Path
-    samples: int
-    best_score: float | None
-    best_source: str | None
-    best_metrics: dict
-    interrupted: bool
-    stop_reason: str
-
-
-def init_ray(address: str | None, actors: int, custom_resources: tuple[str, ...] = ()) -> None:
-    """Join a cluster (address) or start a local Ray with enough logical CPUs for the run's actors.
-
-    Locally, the custom resources a config asks for (node labels on a cluster) are provided in plenty.
-    """
-    if ray.is_initialized():
-        return
-    if address:
-        ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-    else:
-        cpus = max(os.cpu_count() or 1, actors)
-        ray.init(num_cpus=cpus, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
-                 resources={name: 10_000 for name in custom_resources})
-
-
 class SearchLoop:
     """One run's driver state. Light: the database lives in its actor, records go straight to the store."""
 
@@ -90,6 +50,12 @@ class SearchLoop:
         self.registered_hashes: set[str] = set()
         self.eval_queue: deque[tuple[str, str]] = deque()    # (hash, source) waiting for a free evaluator
         self.stop_reason = ""
+        self.db = None                                       # the DatabaseActor (start_actors)
+        self.evaluators: list = []                           # EvaluatorActors, one per slot (start_actors)
+        self.idle_evaluators: list[int] = []
+        self.eval_refs: dict = {}                            # evaluation ref -> (slot, hash, source)
+        self.loop_started: float | None = None               # when run() began (utilisation)
+        self._last_echo = 0.0                                # when the last progress line went to a log
 
     # --- setup -------------------------------------------------------------------
     def start_actors(self, snapshot: dict | None) -> None:
@@ -108,7 +74,6 @@ class SearchLoop:
         self.evaluators = [EvaluatorActor.options(num_cpus=1, resources=dict(cfg.evaluator_resources)).remote(
             str(self.problem.path), cfg.eval_timeout, cfg.eval_memory_mb, slot) for slot in range(cfg.evaluators)]
         self.idle_evaluators = list(range(len(self.evaluators)))
-        self.eval_refs: dict = {}
 
     def seed_database(self) -> None:
         """Evaluate the problem's baseline and register it on every island (sample id -1)."""
@@ -132,7 +97,7 @@ class SearchLoop:
         self.loop_started = time.monotonic()
         while True:
             self._dispatch_evaluations()
-            self._register_ready()
+            self.register_ready()
             if not self.stop_reason:
                 self.stop_reason = self._stop_check()
             if not self.stop_reason:
@@ -152,7 +117,7 @@ class SearchLoop:
                     self._on_evaluation(ref)
                 else:
                     self._on_completions(ref)
-        self._register_ready(final=True)
+        self.register_ready(final=True)
 
     def _stop_check(self) -> str:
         if self.pool.all_dead():
@@ -230,7 +195,7 @@ class SearchLoop:
         first = min((sid for sid, row in self.outcomes.items() if row["program_hash"] == h), default=-2)
         self.store.add_evaluation(self._eval_row(first, h, result))
 
-    def _register_ready(self, final: bool = False) -> None:
+    def register_ready(self, final: bool = False) -> None:
         """Register outcomes in sample-id order, up to the first one whose evaluation is pending."""
         while self.next_register < self.next_sample:
             row = self.outcomes.get(self.next_register)
@@ -285,7 +250,8 @@ class SearchLoop:
 
     def utilisation(self) -> dict:
         """Busy fraction of each side since the loop started (proposer engine seconds, evaluation seconds)."""
-        wall = max(time.monotonic() - getattr(self, "loop_started", time.monotonic()), 1e-9)
+        now = time.monotonic()
+        wall = max(now - (self.loop_started if self.loop_started is not None else now), 1e-9)
         return {"wall_seconds": wall,
                 "proposers": self.progress.llm_seconds / (wall * self.pool.size()),
                 "evaluators": self.progress.eval_seconds / (wall * len(self.evaluators)),
@@ -296,7 +262,7 @@ class SearchLoop:
         line = self.progress.line(self.accounts.describe())
         if sys.stderr.isatty():
             self.echo("\r" + line)
-        elif time.monotonic() - getattr(self, "_last_echo", 0.0) >= 2.0:
+        elif time.monotonic() - self._last_echo >= 2.0:
             self._last_echo = time.monotonic()
             self.echo(line)
 

@@ -57,7 +57,7 @@ class Pool:
         self.backend = ("replay" if replay_from else "mutation" if cfg.mode == "random_mutation" else cfg.backend)
         self.replay_models: list[str] | None = None
         if replay_from is not None:
-            from funsearch.replay import recorded_models
+            from funsearch.store.history import recorded_models
             self.replay_models = recorded_models(replay_from)
         total = sum(self.counts.values())
         if cfg.pool_policy == "bandit":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -16,10 +17,34 @@ import ray
 
 from funsearch.config import RunConfig
 from funsearch.orchestrator.accounts import Accounts
-from funsearch.orchestrator.loop import RunSummary, SearchLoop, init_ray
+from funsearch.orchestrator.cluster import init_ray
+from funsearch.orchestrator.loop import SearchLoop
 from funsearch.problem.loader import load_problem
 from funsearch.records import EvalResult, FailureKind, InstanceOutcome
 from funsearch.store.run_store import RunStore
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a finished (or interrupted) run reports.
+
+    Attributes:
+      run_dir: where the run store lives.
+      samples: samples recorded in total (including earlier sessions of a resumed run).
+      best_score: best registered score, or None.
+      best_source: source of the best program, or None.
+      best_metrics: the problem's metrics of the best program on the train split.
+      interrupted: True when stopped by Ctrl-C (state saved; resume with --resume).
+      stop_reason: "samples", "budget", "interrupted" or "replay-exhausted".
+    """
+
+    run_dir: Path
+    samples: int
+    best_score: float | None
+    best_source: str | None
+    best_metrics: dict
+    interrupted: bool
+    stop_reason: str
 
 
 def default_run_dir(cfg: RunConfig, out: str | Path = "runs") -> Path:
@@ -78,7 +103,7 @@ def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = Fa
         loop.stop_reason = "interrupted"
         loop.pool.cancel()
         echo(f"\ninterrupted: state saved; continue with: funsearch run --resume {run_dir}")
-    loop._register_ready()
+    loop.register_ready()
     loop.checkpoint()
     best = ray.get(loop.db.best.remote())
     store.set_meta("stop_reason", loop.stop_reason)
@@ -87,13 +112,10 @@ def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = Fa
     store.set_meta("pool", loop.pool.state())
     store.set_meta("utilisation", loop.utilisation())
     total = store.count("samples")
-    metrics = {}
-    if best is not None:
-        rows = store.query("SELECT metrics FROM evaluations WHERE program_hash = ? LIMIT 1", (best.hash,))
-        metrics = rows[0]["metrics"] if rows else {}
+    metrics = store.metrics_of(best.hash) if best is not None else {}
     store.close()
     return RunSummary(run_dir=Path(run_dir), samples=total, best_score=best.score if best else None,
-                      best_source=best.source if best else None, best_metrics=metrics or {},
+                      best_source=best.source if best else None, best_metrics=metrics,
                       interrupted=interrupted, stop_reason=loop.stop_reason)
 
 
@@ -104,14 +126,14 @@ def restore(loop: SearchLoop, store: RunStore, checkpoint) -> None:
         loop.seed_database()
     for row in store.evaluations():
         loop.eval_by_hash[row["program_hash"]] = eval_from_row(row)
-    for row in store.samples("WHERE id <= ?", (last,)):
+    for row in store.samples_through(last):
         if row["program_hash"] and row["failure"] != FailureKind.DUPLICATE.value:
             loop.registered_hashes.add(row["program_hash"])
-    for row in store.evaluations("WHERE sample_id = -1"):
+    for row in store.baseline_evaluations():
         loop.registered_hashes.add(row["program_hash"])
     loop.accounts = Accounts(loop.cfg)  # fresh: the stored rows (baseline included) are charged exactly once
     loop.accounts.restore_from_store(store)
-    samples = store.samples("WHERE id > ?", (last,))
+    samples = store.samples_after(last)
     for row in samples:
         if row["failure"] == FailureKind.DUPLICATE.value:
             row["failure"] = None

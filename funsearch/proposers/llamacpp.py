@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from funsearch.weights.files import ensure_model_file
-from funsearch.weights.verify import verify_file
+from funsearch.weights.verify import ModelFileError, verify_file
 from funsearch.weights.registry import ModelSpec
 from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage, merged_stop
 
@@ -43,6 +43,19 @@ def check_build(policy: Literal["refuse", "warn", "ignore"] = "refuse") -> str:
     return info
 
 
+def _verified_file(spec: ModelSpec, model_path: str | Path | None, wheels_dir: Path | None,
+                   progress: TextIO | None) -> Path:
+    """The GGUF to load: the registry's (assembled when missing), or `model_path`; sha256-checked when pinned."""
+    if model_path is None:
+        return ensure_model_file(spec, wheels_dir=wheels_dir, progress=progress)
+    path = Path(model_path)
+    if spec.llamacpp is not None and spec.llamacpp.sha256:
+        verify_file(path, spec.llamacpp.sha256, spec.llamacpp.size_bytes, progress=progress)
+    elif not path.is_file():
+        raise ModelFileError(f"{path}: model file not found")
+    return path
+
+
 class LlamaCppProposer:
     """llama.cpp embedded in this process.
 
@@ -68,14 +81,10 @@ class LlamaCppProposer:
         check_build(amx)
         if spec.llamacpp is None and model_path is None:
             raise ProposerError(f"model '{spec.name}' ships no GGUF for llama.cpp; use --backend vllm or openai")
-        if model_path is None:
-            self.path = ensure_model_file(spec, wheels_dir=wheels_dir, progress=progress)
-        else:
-            self.path = Path(model_path)
-            if spec.llamacpp is not None and spec.llamacpp.sha256:
-                verify_file(self.path, spec.llamacpp.sha256, spec.llamacpp.size_bytes, progress=progress)
-            elif not self.path.is_file():
-                raise ProposerError(f"{self.path}: model file not found")
+        try:
+            self.path = _verified_file(spec, model_path, wheels_dir, progress)
+        except ModelFileError as exc:
+            raise ProposerError(str(exc)) from None
         self.spec, self.model = spec, spec.name
         self.chat = spec.chat if chat is None else chat
         self.system_prompt = system_prompt if system_prompt is not None else spec.system_prompt

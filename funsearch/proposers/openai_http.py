@@ -18,17 +18,13 @@ from typing import Any, Literal
 
 from funsearch.weights.registry import ModelSpec
 from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage, merged_stop
+from funsearch.records import one_line
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 
 
 class _Retryable(Exception):
     """A failure worth another attempt (one-line description in args[0])."""
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 class OpenAIProposer:
@@ -107,18 +103,18 @@ class OpenAIProposer:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 return json.loads(resp.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
-            detail = _one_line(exc.read().decode("utf-8", "replace"))
+            detail = one_line(exc.read().decode("utf-8", "replace"), 200)
             if exc.code in RETRY_STATUS:
                 raise _Retryable(f"HTTP {exc.code}: {detail}", exc.headers.get("Retry-After")) from None
             raise ProposerError(f"{self.url}: HTTP {exc.code}: {detail}") from None
         except urllib.error.URLError as exc:
-            raise _Retryable(f"unreachable: {_one_line(str(exc.reason))}", None) from None
+            raise _Retryable(f"unreachable: {one_line(str(exc.reason), 200)}", None) from None
         except (socket.timeout, TimeoutError):
             raise _Retryable(f"timed out after {self.timeout:g} s", None) from None
         except (ConnectionError, OSError) as exc:
-            raise _Retryable(f"connection failed: {_one_line(str(exc))}", None) from None
+            raise _Retryable(f"connection failed: {one_line(str(exc), 200)}", None) from None
         except ValueError as exc:
-            raise ProposerError(f"{self.url}: response is not JSON: {_one_line(str(exc))}") from None
+            raise ProposerError(f"{self.url}: response is not JSON: {one_line(str(exc), 200)}") from None
 
     def _request(self, prompt: str, params: SamplingParams, seed: int) -> Completion:
         body = self._body(prompt, params, seed)
@@ -142,7 +138,7 @@ class OpenAIProposer:
             choice = data["choices"][0]
             text = choice["message"]["content"] if self.endpoint == "chat" else choice["text"]
         except (KeyError, IndexError, TypeError):
-            raise ProposerError(f"{self.url}: unexpected response: {_one_line(json.dumps(data))}") from None
+            raise ProposerError(f"{self.url}: unexpected response: {one_line(json.dumps(data), 200)}") from None
         u = data.get("usage") or {}
         usage = Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)), seconds, seconds)
         extra = {} if u else {"usage_missing": True}

@@ -1,7 +1,7 @@
 """Replay: a completion cache keyed by (model, prompt, sampling params incl. seed).
 
-`funsearch run --replay RUN_DIR` feeds the recorded completions of a run back through
-`ReplayProposer`, so the run's database is reproduced without calling a model.
+`funsearch run --replay RUN_DIR` feeds the recorded completions of a run (store/history.replay_rows) back
+through `ReplayProposer.from_rows`, so the run's database is reproduced without calling a model.
 `RecordingProposer` wraps a live backend and fills such a cache.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Mapping, MutableMapping
 
-from funsearch.proposers.base import Completion, Proposer, ProposerError, SamplingParams
+from funsearch.proposers.base import Completion, Proposer, ProposerError, SamplingParams, Usage
 
 
 def completion_key(model: str, prompt: str, params: SamplingParams) -> str:
@@ -44,6 +44,21 @@ class ReplayProposer:
 
     def __init__(self, cache: Mapping[str, Completion], model: str):
         self.cache, self.model = cache, model
+
+    @classmethod
+    def from_rows(cls, rows: list[dict], size: str) -> "ReplayProposer":
+        """A proposer that answers exactly the recorded requests to `size` (rows as store/history.replay_rows)."""
+        cache = {}
+        for row in rows:
+            p = row["params"]
+            params = SamplingParams(temperature=p["temperature"], top_p=p["top_p"], max_tokens=p["max_tokens"],
+                                    stop=tuple(p["stop"]), seed=p["seed"])
+            usage = Usage(row["prompt_tokens"] or 0, row["completion_tokens"] or 0, row["seconds"] or 0.0,
+                          row["busy_seconds"] or 0.0, row["cached_tokens"] or 0)
+            cache[completion_key(size, row["prompt"], params)] = Completion(
+                text=row["completion"] or "", usage=usage, model=size, seed=row["seed"],
+                finish_reason=row["finish_reason"] or "stop")
+        return cls(cache, size)
 
     def complete(self, prompt: str, params: SamplingParams, n: int = 1) -> list[Completion]:
         out = []

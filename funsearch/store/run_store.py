@@ -3,7 +3,11 @@
 It is written as the run goes (WAL journal, one short transaction per record), so
 a crash loses at most the record being written; `funsearch run --resume` rebuilds
 the database from the latest checkpoint plus the rows after it, and the cost
-ledger is re-derived from the rows, so nothing is charged twice.
+ledger is re-derived from the rows, so nothing is charged twice. A sample's row is
+written when its completion arrives and written again (INSERT OR REPLACE, same id)
+when registration settles its failure class (a duplicate, a failed evaluation).
+Reads that other packages need are named methods here or functions in store/summary.py
+and store/history.py: no SQL outside this package.
 """
 from __future__ import annotations
 
@@ -71,11 +75,15 @@ class Checkpoint:
 
 
 class RunStore:
-    """Append-only records of one run in RUN_DIR/run.sqlite (plus RUN_DIR/config.json)."""
+    """The records of one run in RUN_DIR/run.sqlite (plus RUN_DIR/config.json).
+
+    `read_only=True` opens an existing store without creating tables or adding columns (a store written by
+    an older version is read as it is; see `columns`).
+    """
 
     FILE = "run.sqlite"
 
-    def __init__(self, run_dir: str | Path, create: bool = False):
+    def __init__(self, run_dir: str | Path, create: bool = False, read_only: bool = False):
         self.run_dir = Path(run_dir)
         path = self.run_dir / self.FILE
         if create:
@@ -83,6 +91,9 @@ class RunStore:
         elif not path.is_file():
             raise StoreError(f"not a run directory (no {self.FILE}): {self.run_dir}")
         try:
+            if read_only:
+                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+                return
             self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -91,10 +102,13 @@ class RunStore:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open run store {path}: {exc}") from None
 
+    def columns(self, table: str) -> set[str]:
+        """The columns `table` has in this file (older stores lack newer columns)."""
+        return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+
     def _migrate(self) -> None:
         """Add columns that newer versions write to a store made by an older one."""
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(samples)")}
-        if "cached_tokens" not in columns:
+        if "cached_tokens" not in self.columns("samples"):
             self._db.execute("ALTER TABLE samples ADD COLUMN cached_tokens INTEGER")
 
     # --- writing -----------------------------------------------------------------
@@ -127,10 +141,29 @@ class RunStore:
         return default if row is None else json.loads(row[0])
 
     def samples(self, where: str = "", args: tuple = ()) -> list[dict]:
+        """Sample rows in id order; `where` is a SQL condition (for this package and tests only)."""
         return self._rows(f"SELECT * FROM samples {where} ORDER BY id", args)
 
+    def samples_through(self, last_id: int) -> list[dict]:
+        """Samples with id <= last_id (those inside a checkpoint)."""
+        return self.samples("WHERE id <= ?", (last_id,))
+
+    def samples_after(self, last_id: int) -> list[dict]:
+        """Samples with id > last_id (those after a checkpoint)."""
+        return self.samples("WHERE id > ?", (last_id,))
+
     def evaluations(self, where: str = "", args: tuple = ()) -> list[dict]:
+        """Evaluation rows in sample-id order; `where` as in `samples`."""
         return self._rows(f"SELECT * FROM evaluations {where} ORDER BY sample_id", args)
+
+    def baseline_evaluations(self) -> list[dict]:
+        """The evaluation of the problem's own baseline (sample id -1), when it was recorded."""
+        return self.evaluations("WHERE sample_id = -1")
+
+    def metrics_of(self, program_hash: str) -> dict:
+        """The problem's metrics of one evaluated program ({} when none was recorded)."""
+        rows = self._rows("SELECT metrics FROM evaluations WHERE program_hash = ? LIMIT 1", (program_hash,))
+        return (rows[0]["metrics"] if rows else None) or {}
 
     def programs(self) -> list[dict]:
         return self._rows("SELECT * FROM programs ORDER BY id")
@@ -144,6 +177,7 @@ class RunStore:
         return self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
     def query(self, sql: str, args: tuple = ()) -> list[dict]:
+        """Rows of any SELECT, JSON columns decoded (for the readers in this package)."""
         return self._rows(sql, args)
 
     def _rows(self, sql: str, args: tuple = ()) -> list[dict]:

@@ -146,9 +146,29 @@ def entropy(p: np.ndarray) -> np.ndarray:
     return -(p * np.log2(p)).sum(axis=-1)
 
 
+def run_curves(rows, budgets, key: str = "budget") -> dict[str, list[list[float | None]]]:
+    """{size: [score curve per run]} from results rows (pure): a run is a (size, seed, cell); its curve holds its
+    score at each of `budgets` (matched on row[key]), the budgets it did not reach dropped from the end."""
+    index = {b: j for j, b in enumerate(budgets)}
+    by_run: dict[tuple, list] = {}
+    for r in rows:
+        if r[key] not in index:
+            continue
+        curve = by_run.setdefault((r["size"], r.get("seed"), r.get("cell")), [None] * len(budgets))
+        curve[index[r[key]]] = None if r["score"] is None else float(r["score"])
+    out: dict[str, list] = {}
+    for (size, _, _), curve in by_run.items():
+        while curve and curve[-1] is None:
+            curve.pop()
+        if curve:
+            out.setdefault(size, []).append(curve)
+    return out
+
+
 def fit_posterior(runs: dict[str, list[list[float | None]]], sizes, budgets, prior_scale: float | None = None,
                   prior_n: float = 1.0) -> Posterior:
-    """The posterior from runs {size: [curve of one run: score at budget 0, 1, ... (None: not observed)]}.
+    """The posterior from runs {size: [curve of one run: score at budget 0, 1, ... (None: not observed)]}
+    (`run_curves` makes them from results rows, for the adaptive sweep and the report alike).
 
     A curve may be shorter than the budgets (a run to a smaller budget). prior_scale: prior noise standard
     deviation (default: a tenth of the range of all scores, or 1 without any), worth `prior_n` degrees of

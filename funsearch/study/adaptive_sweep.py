@@ -31,24 +31,6 @@ def next_seed(used: set[int], seeds) -> int:
     return seed
 
 
-def curves(rows: list[dict], budgets) -> dict[str, list[list[float | None]]]:
-    """{size: [score curve per run]} from results rows of evolve cells (pure)."""
-    index = {b: j for j, b in enumerate(budgets)}
-    by_cell: dict[str, tuple[str, list]] = {}
-    for r in rows:
-        if r["budget"] not in index:
-            continue
-        size, curve = by_cell.setdefault(r["cell"], (r["size"], [None] * len(budgets)))
-        curve[index[r["budget"]]] = r["score"]
-    out: dict[str, list] = {}
-    for size, curve in by_cell.values():
-        while curve and curve[-1] is None:
-            curve.pop()
-        if curve:
-            out.setdefault(size, []).append(curve)
-    return out
-
-
 def minimum_runs(counts: dict[str, int], sizes, room: int) -> list[str]:
     """The sizes still short of adaptive.MIN_RUNS runs, round-robin, at most `room` of them (pure)."""
     out, counts = [], dict(counts)
@@ -77,7 +59,7 @@ def run_adaptive(sweep) -> None:
             evolve = [c for c in sweep.cells() if c.problem == problem and c.mode == "evolve" and c.size in exp.sizes]
             done = [c for c in evolve if sweep.status(c) == "finished"]
             rows = [r for c in done for r in run_rows(exp, c, sweep.run_dir(c))]
-            post = adaptive.fit_posterior(curves(rows, exp.budgets), exp.sizes, exp.budget_amounts)
+            post = adaptive.fit_posterior(adaptive.run_curves(rows, exp.budgets), exp.sizes, exp.budget_amounts)
             answer = ", ".join(f"{b}: {s} ({p:.2f})" for b, (s, p) in zip(exp.budgets, post.answer()))
             runs = ", ".join(f"{s} {int(n)}" for s, n in zip(exp.sizes, post.runs))
             reason = adaptive.should_stop(post, exp.target_confidence, cap)

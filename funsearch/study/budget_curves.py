@@ -1,63 +1,70 @@
-"""Budget checkpoints: a run's state at each smaller budget, read from its ledger (one long run, every budget).
+"""Budget curves: a run's state at each smaller budget, read from its ledger rows (one long run, every budget).
 
-`budget_checkpoints` is pure (rows in, states out); `run_rows` reads a finished cell's run store and gives
-its results.csv rows, one per budget checkpoint up to the budget the cell ran to.
+`budget_checkpoints` is pure (rows in, states out); spend is `Totals.spent_in` on the modelled side, the
+definition a run's ledger checks its budget with. `run_rows` reads a finished cell's ledger rows
+(store/history.py) and gives its results.csv rows, one per budget checkpoint up to the budget the cell ran to.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from funsearch.cost.budget import BudgetUnit
-from funsearch.study.experiment import ExperimentConfig
+from funsearch.cost.budget import BudgetUnit, Totals
 from funsearch.study.cells import Cell
+from funsearch.study.experiment import ExperimentConfig
+
+
+def _best_by_sample(programs: list[dict]) -> dict[int, tuple[float, str]]:
+    """sample id (-1: the seed) -> (best score, its hash) among the programs it registered."""
+    best: dict[int, tuple[float, str]] = {}
+    for p in programs:
+        sid = p["sample_id"] if p["sample_id"] is not None else -1
+        if p["score"] is not None and (sid not in best or p["score"] > best[sid][0]):
+            best[sid] = (p["score"], p["hash"])
+    return best
+
+
+def _state(totals: Totals, unit: BudgetUnit, valid: int, best: tuple) -> dict:
+    return {"spent": totals.spent_in(unit, "modelled"), "samples": totals.samples, "valid": valid,
+            "tokens": totals.tokens, "measured_cost": totals.measured_dollars,
+            "modelled_cost": totals.modelled_dollars, "score": best[0], "hash": best[1]}
+
+
+def _better(found: tuple | None, best: tuple) -> tuple:
+    return found if found and (best[0] is None or found[0] > best[0]) else best
 
 
 def budget_checkpoints(samples: list[dict], evaluations: list[dict], programs: list[dict], amounts, unit: BudgetUnit,
                        price_per_hour: float | None = None, stop_reason: str | None = None) -> list[dict]:
     """The run's state at each budget: walk samples in id order with cumulative spend, keep the last state <= b.
 
-    Spend per sample in `unit`: dollars = modelled cost of the sample plus of the evaluation it triggered (the
-    seed program's evaluation, sample_id -1, is spent first); gpu_seconds = the sample's modelled dollars at
-    the price-as profile's hourly price; tokens = prompt + completion tokens; samples = 1.
+    Each sample adds to the totals: its modelled dollars plus those of the evaluation it triggered (the seed
+    program's evaluation, sample_id -1, is spent first); its modelled GPU-seconds (its modelled dollars at the
+    price-as profile's hourly price); its prompt + completion tokens; one sample.
     Each state: spent, samples, valid (new valid programs), tokens, measured_cost, modelled_cost (dollars),
     best score, its program hash, reached (whether the run spent b: its total passed b, or it stopped because
     its budget, the largest of `amounts`, could not pay for another sample).
     """
     evals = {e["sample_id"]: e for e in evaluations}
-    best_by_sample: dict[int, tuple[float, str]] = {}
-    for p in programs:
-        sid = p["sample_id"] if p["sample_id"] is not None else -1
-        if p["score"] is not None and (sid not in best_by_sample or p["score"] > best_by_sample[sid][0]):
-            best_by_sample[sid] = (p["score"], p["hash"])
+    best_by_sample = _best_by_sample(programs)
     seed_eval = evals.get(-1)
-    state = {"spent": 0.0, "samples": 0, "valid": 0, "tokens": 0, "measured_cost": 0.0, "modelled_cost": 0.0,
-             "score": None, "hash": None}
+    totals, valid, best = Totals(), 0, (None, None)
     if seed_eval is not None:
-        state.update(measured_cost=seed_eval["measured_cost"] or 0.0, modelled_cost=seed_eval["modelled_cost"] or 0.0)
-        if unit is BudgetUnit.DOLLARS:
-            state["spent"] = state["modelled_cost"]
+        totals = totals.plus(measured_dollars=seed_eval["measured_cost"] or 0.0,
+                             modelled_dollars=seed_eval["modelled_cost"] or 0.0)
         if seed_eval["valid"]:
-            state.update(score=seed_eval["score"], hash=seed_eval["program_hash"])
-    if -1 in best_by_sample and (state["score"] is None or best_by_sample[-1][0] > state["score"]):
-        state.update(score=best_by_sample[-1][0], hash=best_by_sample[-1][1])
-    states = [dict(state)]
+            best = (seed_eval["score"], seed_eval["program_hash"])
+    best = _better(best_by_sample.get(-1), best)
+    states = [_state(totals, unit, valid, best)]
     for s in samples:
         e = evals.get(s["id"]) or {}
-        tokens = (s["prompt_tokens"] or 0) + (s["completion_tokens"] or 0)
         modelled = (s["modelled_cost"] or 0.0) + (e.get("modelled_cost") or 0.0)
-        step = {BudgetUnit.DOLLARS: modelled, BudgetUnit.TOKENS: tokens, BudgetUnit.SAMPLES: 1,
-                BudgetUnit.GPU_SECONDS: (s["modelled_cost"] or 0.0) * 3600 / price_per_hour if price_per_hour
-                else 0.0}[unit]
-        state["spent"] += step
-        state["samples"] += 1
-        state["tokens"] += tokens
-        state["measured_cost"] += (s["measured_cost"] or 0.0) + (e.get("measured_cost") or 0.0)
-        state["modelled_cost"] += modelled
-        state["valid"] += int(s["failure"] is None and s["program_hash"] is not None and bool(e.get("valid", 1)))
-        found = best_by_sample.get(s["id"])
-        if found and (state["score"] is None or found[0] > state["score"]):
-            state.update(score=found[0], hash=found[1])
-        states.append(dict(state))
+        totals = totals.plus(
+            samples=1, prompt_tokens=s["prompt_tokens"] or 0, completion_tokens=s["completion_tokens"] or 0,
+            measured_dollars=(s["measured_cost"] or 0.0) + (e.get("measured_cost") or 0.0), modelled_dollars=modelled,
+            modelled_gpu_seconds=(s["modelled_cost"] or 0.0) * 3600 / price_per_hour if price_per_hour else 0.0)
+        valid += int(s["failure"] is None and s["program_hash"] is not None and bool(e.get("valid", 1)))
+        best = _better(best_by_sample.get(s["id"]), best)
+        states.append(_state(totals, unit, valid, best))
     total = states[-1]["spent"]
     out = []
     for amount in amounts:
@@ -78,25 +85,17 @@ def metric_of(metrics: dict | None) -> tuple[str, float | None]:
 def run_rows(exp: ExperimentConfig, cell: Cell, run_dir: Path) -> list[dict]:
     """results.csv rows of a finished cell."""
     from funsearch.cost.hardware import load_hardware
-    from funsearch.store.run_store import RunStore
+    from funsearch.store.history import ledger_rows
 
-    store = RunStore(run_dir)
-    try:
-        samples = store.query("SELECT id, prompt_tokens, completion_tokens, failure, program_hash, measured_cost, "
-                              "modelled_cost FROM samples ORDER BY id")
-        evaluations = store.query("SELECT sample_id, program_hash, valid, score, metrics, measured_cost, "
-                                  "modelled_cost FROM evaluations ORDER BY sample_id")
-        programs = store.query("SELECT sample_id, hash, score FROM programs ORDER BY id")
-        stop_reason = store.meta("stop_reason")
-    finally:
-        store.close()
+    rows_in = ledger_rows(run_dir)
     price = load_hardware().get(exp.price_as).price_per_hour if exp.price_as else None
     amounts = exp.budget_amounts[: cell.budget_index + 1]
-    metrics_by_hash = {e["program_hash"]: e["metrics"] for e in evaluations if e["valid"]}
-    seed_eval = next((e for e in evaluations if e["sample_id"] == -1), None)
+    metrics_by_hash = {e["program_hash"]: e["metrics"] for e in rows_in.evaluations if e["valid"]}
+    seed_eval = next((e for e in rows_in.evaluations if e["sample_id"] == -1), None)
+    states = budget_checkpoints(rows_in.samples, rows_in.evaluations, rows_in.programs, amounts, exp.budget_unit,
+                                price, rows_in.stop_reason)
     rows = []
-    for text, state in zip(exp.budgets, budget_checkpoints(samples, evaluations, programs, amounts,
-                                                           exp.budget_unit, price, stop_reason)):
+    for text, state in zip(exp.budgets, states):
         name, value = metric_of(metrics_by_hash.get(state["hash"]))
         rows.append({
             "problem": Path(cell.problem).stem, "size": cell.size, "mode": cell.mode, "seed": cell.seed,
@@ -106,5 +105,5 @@ def run_rows(exp: ExperimentConfig, cell: Cell, run_dir: Path) -> list[dict]:
             "valid": state["valid"], "valid_rate": state["valid"] / state["samples"] if state["samples"] else 0.0,
             "tokens": state["tokens"], "measured_cost": state["measured_cost"],
             "modelled_cost": state["modelled_cost"], "spent": state["spent"], "reached": state["reached"],
-            "run_budget": exp.budgets[cell.budget_index], "stop_reason": stop_reason, "cell": cell.key})
+            "run_budget": exp.budgets[cell.budget_index], "stop_reason": rows_in.stop_reason, "cell": cell.key})
     return rows

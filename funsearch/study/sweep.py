@@ -93,41 +93,28 @@ class Sweep:
             raise KeyboardInterrupt
 
     def _run_parallel(self, todo: list[Cell]) -> None:
-        """Run cells as Ray tasks, as many at once as --parallel and the cluster's CPUs allow (2 CPUs per cell)."""
-        import ray
+        """Run cells as Ray tasks (orchestrator/tasks.py), as many at once as --parallel and the cluster's CPUs
+        allow (2 CPUs per cell)."""
+        from funsearch.orchestrator.tasks import run_as_tasks
 
-        from funsearch.orchestrator.loop import init_ray
+        done = []
 
-        init_ray(self.address, self.parallel * CPUS_PER_CELL)
-        width = max(1, min(self.parallel, int(ray.cluster_resources().get("CPU", 1) // CPUS_PER_CELL)))
-        if width < self.parallel:
-            self.echo(f"running {width} cells at a time (the cluster has CPUs for {width})")
-        task = ray.remote(num_cpus=0, max_retries=0)(execute_cell)
-        queue, running, done = list(todo), {}, 0
-        try:
-            while queue or running:
-                while queue and len(running) < width:
-                    cell = queue.pop(0)
-                    cfg, resume = self._prepare(cell)
-                    running[task.remote(cfg, str(self.run_dir(cell)), resume)] = (cell, time.monotonic())
-                    self.echo(f"started {cell.key}{' (resuming)' if resume else ''}")
-                ready, _ = ray.wait(list(running), num_returns=1)
-                cell, start = running.pop(ready[0])
-                done += 1
-                try:
-                    summary = ray.get(ready[0])
-                except ray.exceptions.RayError as exc:
-                    self.echo(f"[{done}/{len(todo)}] {cell.key}: failed: {' '.join(str(exc).split())[:300]}")
-                    continue
-                self.echo(f"[{done}/{len(todo)}] {cell.key}: {summary['samples']} samples, best "
-                          f"{fmt(summary['best_score'])}, stopped: {summary['stop_reason']} "
-                          f"({time.monotonic() - start:.1f} s)")
-                self.write()
-        except KeyboardInterrupt:
-            for ref in running:
-                ray.cancel(ref)
-            ray.wait(list(running), num_returns=len(running), timeout=30)
-            raise
+        def start(cell: Cell) -> tuple:
+            cfg, resume = self._prepare(cell)
+            self.echo(f"started {cell.key}{' (resuming)' if resume else ''}")
+            return cfg, str(self.run_dir(cell)), resume
+
+        def finish(cell: Cell, summary: dict | None, error: str | None, seconds: float) -> None:
+            done.append(cell)
+            if error is not None:
+                self.echo(f"[{len(done)}/{len(todo)}] {cell.key}: failed: {error}")
+                return
+            self.echo(f"[{len(done)}/{len(todo)}] {cell.key}: {summary['samples']} samples, best "
+                      f"{fmt(summary['best_score'])}, stopped: {summary['stop_reason']} ({seconds:.1f} s)")
+            self.write()
+
+        run_as_tasks(execute_cell, todo, start, finish, parallel=self.parallel, cpus_each=CPUS_PER_CELL,
+                     address=self.address, echo=self.echo)
 
     def run_adaptive(self) -> None:
         """Baselines as in the grid; then, per problem, evolve runs chosen one at a time (sweep_adaptive)."""

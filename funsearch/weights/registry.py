@@ -179,7 +179,7 @@ def default_models_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
 
 
-def _one_line(exc: ValidationError, path: Path) -> str:
+def _field_error(exc: ValidationError, path: Path) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
@@ -198,7 +198,7 @@ def load_spec(path: str | Path) -> ModelSpec:
     try:
         m = _SpecModel.model_validate(raw)
     except ValidationError as exc:
-        raise ModelRegistryError(_one_line(exc, path)) from None
+        raise ModelRegistryError(_field_error(exc, path)) from None
     if m.name != path.stem:
         raise ModelRegistryError(f"{path}: field name: '{m.name}' must equal the file name '{path.stem}'")
     if not (m.llamacpp or m.vllm):

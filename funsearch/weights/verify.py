@@ -11,13 +11,14 @@ import time
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from funsearch.proposers.base import ProposerError
-
 CHUNK = 1 << 20
 
 
-class ModelFileError(ProposerError):
-    """A model file is missing, incomplete or fails its sha256 check. One-line message."""
+class ModelFileError(Exception):
+    """A model file is missing, incomplete or fails its sha256 check. One-line message.
+
+    Not a ProposerError: the weights are no backend. A backend that loads a file (llama.cpp) turns it into one.
+    """
 
 
 class Progress:

@@ -1,0 +1,126 @@
+"""`funsearch run` (evolve a problem's function, resume or replay a run) and `funsearch eval` (judge one file)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from funsearch.cli.output import describe, fail
+
+
+def run(
+    problem: Optional[Path] = typer.Argument(None, help="problem file (omit with --resume/--replay)"),
+    model_size: str = typer.Option("small", "--model-size", help="size(s) from models/*.toml, comma-separated for a pool"),
+    model: Optional[str] = typer.Option(None, "--model", help="a custom model: .gguf path or HF id (replaces --model-size)"),
+    samples: Optional[int] = typer.Option(None, "--samples", help="stop after N samples"),
+    budget: Optional[str] = typer.Option(None, "--budget", help="2gpu-h | $5 | 200k-tokens | 30m | 500-samples"),
+    price_as: Optional[str] = typer.Option(None, "--price-as", help="hardware profile for modelled cost (h100, ...)"),
+    hardware: str = typer.Option("cpu", "--hardware", help="hardware profile the proposers run on"),
+    calibration: Optional[str] = typer.Option(None, "--calibration",
+                                              help="calibration JSON for the modelled profile (cost --calibrate)"),
+    seed: int = typer.Option(0, "--seed"),
+    islands: int = typer.Option(10, "--islands"),
+    backend: str = typer.Option("llamacpp", "--backend", help="llamacpp | openai | vllm | scripted"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server (backend openai)"),
+    api_key_env: Optional[str] = typer.Option(None, "--api-key-env", help="env var with the API key"),
+    scripted: Optional[str] = typer.Option(None, "--scripted", help="JSON list of completions (backend scripted)"),
+    pool_counts: Optional[str] = typer.Option(None, "--pool-counts", help="actors per size, e.g. 1,2"),
+    pool_policy: str = typer.Option("fixed", "--pool-policy", help="fixed | bandit"),
+    evaluators: int = typer.Option(1, "--evaluators"),
+    threads: int = typer.Option(1, "--threads", help="CPU threads per llama.cpp proposer"),
+    samples_per_prompt: int = typer.Option(1, "--samples-per-prompt"),
+    max_tokens: int = typer.Option(400, "--max-tokens"),
+    temperature: float = typer.Option(0.8, "--temperature"),
+    eval_timeout: float = typer.Option(10.0, "--eval-timeout"),
+    split: Optional[str] = typer.Option(None, "--split", help="split to evolve on (default TRAIN_SPLIT)"),
+    mode: str = typer.Option("evolve", "--mode", help="evolve | best_of_n | random_mutation"),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto | ray://host:port"),
+    out: Path = typer.Option(Path("runs"), "--out", help="parent folder of run directories"),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="continue a stopped run"),
+    replay: Optional[Path] = typer.Option(None, "--replay", help="re-run a recorded run from its completions"),
+) -> None:
+    """Evolve the problem's function with an LLM in the loop."""
+    flags = {k: v for k, v in locals().items() if k not in ("resume", "replay", "out", "model", "model_size")}
+    flags["model_sizes"] = model or model_size
+    from funsearch.config import ConfigError
+    from funsearch.problem.loader import ProblemError
+    from funsearch.store.run_store import StoreError
+
+    try:
+        summary = _start(flags, out, resume, replay)
+    except (ConfigError, ProblemError, StoreError) as exc:
+        fail(str(exc))
+    except typer.Exit:
+        raise
+    except Exception as exc:  # backends and Ray report here; one line, not a traceback
+        fail(describe(exc))
+    typer.echo("")
+    typer.echo(f"run: {summary.run_dir}  ({summary.samples} samples, stopped: {summary.stop_reason})")
+    if summary.best_score is not None:
+        metrics = "  ".join(f"{k}={v:.4g}" for k, v in summary.best_metrics.items())
+        typer.echo(f"best score {summary.best_score:.6g}  {metrics}")
+        typer.echo(summary.best_source or "")
+
+
+def _start(flags: dict, out: Path, resume: Path | None, replay: Path | None):
+    """Resume RUN_DIR, replay RUN_DIR into a new run, or start a new run from the flags."""
+    from funsearch.config import RunConfig
+    from funsearch.orchestrator import run_search
+    from funsearch.orchestrator.session import default_run_dir
+
+    if resume is not None:
+        cfg = RunConfig.load(resume / "config.json")
+        stops = {k: flags[k] for k in ("samples", "budget") if flags[k]}
+        return run_search(cfg.model_copy(update=stops) if stops else cfg, resume, resume=True)
+    if replay is not None:
+        cfg = RunConfig.load(replay / "config.json")
+    else:
+        cfg = _new_config(flags)
+    return run_search(cfg, default_run_dir(cfg, out), replay_from=replay)
+
+
+def _new_config(flags: dict):
+    from funsearch.config import make_config
+
+    if flags["problem"] is None:
+        fail("give a PROBLEM file (or --resume/--replay RUN_DIR)")
+    counts = flags.pop("pool_counts")
+    flags.update(problem=str(flags["problem"]), scripted_file=flags.pop("scripted"),
+                 pool_counts=tuple(int(c) for c in counts.split(",")) if counts else None)
+    cfg = make_config(**flags)
+    if cfg.samples is None and cfg.budget is None:
+        typer.echo("no --samples or --budget: running until Ctrl-C (state is saved; --resume continues)", err=True)
+    return cfg
+
+
+def eval_cmd(
+    problem: Path = typer.Argument(..., help="problem file"),
+    candidate: Path = typer.Argument(..., help="file with the evolved function's source"),
+    split: Optional[str] = typer.Option(None, "--split", help="split name (default: the problem's TRAIN_SPLIT)"),
+    instances: Optional[Path] = typer.Option(None, "--instances", help="JSON file of instances (shared/data schema)"),
+    as_json: bool = typer.Option(False, "--json", help="print exactly one JSON object"),
+    timeout: float = typer.Option(10.0, "--timeout", help="wall seconds before the sandbox kills the candidate"),
+) -> None:
+    """Evaluate one candidate in the sandbox. Exit 0 whenever the candidate was judged."""
+    from funsearch.problem.evaluate_file import evaluate_candidate_file
+    from funsearch.problem.loader import ProblemError
+
+    try:
+        result = evaluate_candidate_file(problem, candidate, split=split, instances_file=instances, timeout=timeout)
+    except ProblemError as exc:
+        fail(str(exc))
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        return
+    verdict = "valid" if result.valid else f"invalid ({result.failure.value if result.failure else '?'})"
+    typer.echo(f"{verdict}  score {result.score}  " + "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items()))
+    if result.message:
+        typer.echo(result.message)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("eval")(eval_cmd)

@@ -1,0 +1,82 @@
+"""What a run's store says about it: the summary `funsearch show` prints and the yield funnel per model.
+
+Everything is computed from the rows, so it works on a crashed run too.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from funsearch.store.run_store import RunStore
+
+RUN_FAILURES = ("runtime_error", "timeout", "memory_error", "crash", "sandbox_error")
+
+FUNNEL_SQL = f"""
+    SELECT s.model AS model, COUNT(*) AS samples,
+           COALESCE(SUM(s.failure IS NULL OR s.failure NOT IN ('no_code', 'proposer_error')), 0) AS extracted,
+           COALESCE(SUM(s.source IS NOT NULL), 0) AS compiles,
+           COALESCE(SUM(s.source IS NOT NULL AND e.valid IS NOT NULL AND
+               (e.failure IS NULL OR e.failure NOT IN ({','.join(repr(f) for f in RUN_FAILURES)}))), 0) AS runs,
+           COALESCE(SUM(COALESCE(e.valid, 0) = 1 AND s.failure IS NULL), 0) AS valid,
+           COALESCE(SUM(s.failure = 'duplicate'), 0) AS duplicates,
+           COALESCE(SUM(COALESCE(p.new_best, 0)), 0) AS new_best,
+           COALESCE(SUM(s.prompt_tokens), 0) AS prompt_tokens, COALESCE(SUM(s.completion_tokens), 0) AS completion_tokens,
+           COALESCE(SUM(s.seconds), 0) AS seconds, COALESCE(SUM(s.measured_cost), 0) AS measured_cost,
+           COALESCE(SUM(s.modelled_cost), 0) AS modelled_cost
+    FROM samples s
+    LEFT JOIN (SELECT program_hash, MAX(valid) AS valid, MIN(failure) AS failure
+               FROM evaluations GROUP BY program_hash) e ON e.program_hash = s.program_hash
+    LEFT JOIN programs p ON p.sample_id = s.id
+    GROUP BY s.model ORDER BY s.model"""
+
+
+def yield_funnel(store: RunStore) -> list[dict]:
+    """Per model: samples > extracted > compiles > runs > valid > new best, duplicates, tokens, seconds, costs,
+    and tokens and seconds per valid program (None without a valid one)."""
+    funnel = store.query(FUNNEL_SQL)
+    for row in funnel:
+        valid = row["valid"] or 0
+        row["tokens_per_valid"] = (row["completion_tokens"] or 0) / valid if valid else None
+        row["seconds_per_valid"] = (row["seconds"] or 0.0) / valid if valid else None
+    return funnel
+
+
+def summarise(run_dir: Path) -> dict:
+    """Everything `funsearch show` prints: baseline, best program and its trajectory, outcome counts, the yield
+    funnel per model, evaluation totals and the run's saved meta (config, ledger, pool, utilisation...)."""
+    store = RunStore(run_dir)
+    try:
+        best = store.query("SELECT p.*, e.metrics FROM programs p LEFT JOIN evaluations e "
+                           "ON e.program_hash = p.hash ORDER BY p.score DESC, p.id LIMIT 1")
+        baseline = store.query("SELECT score, metrics FROM evaluations WHERE sample_id = -1")
+        trajectory = store.query("SELECT sample_id, score FROM programs WHERE new_best = 1 ORDER BY sample_id")
+        failures = {r["failure"] or "valid": r["n"] for r in store.query(
+            "SELECT failure, COUNT(*) AS n FROM samples GROUP BY failure ORDER BY n DESC")}
+        evals = store.query("SELECT COUNT(*) AS n, SUM(seconds) AS seconds, SUM(cpu_seconds) AS cpu_seconds, "
+                            "SUM(measured_cost) AS cost FROM evaluations")[0]
+        return {
+            "run_dir": str(run_dir),
+            "config": store.meta("config"),
+            "stop_reason": store.meta("stop_reason"),
+            "samples": store.count("samples"),
+            "baseline": baseline[0] if baseline else None,
+            "best": best[0] if best else None,
+            "best_trajectory": trajectory,
+            "failures": failures,
+            "per_model": yield_funnel(store),
+            "evaluations": evals,
+            "ledger": store.meta("ledger"),
+            "pool": store.meta("pool"),
+            "utilisation": store.meta("utilisation"),
+            "protections": store.meta("protections"),
+        }
+    finally:
+        store.close()
+
+
+def run_funnel(run_dir: Path) -> list[dict]:
+    """The yield funnel per model of one run (see `yield_funnel`)."""
+    store = RunStore(run_dir)
+    try:
+        return yield_funnel(store)
+    finally:
+        store.close()

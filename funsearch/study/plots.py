@@ -1,0 +1,93 @@
+"""The report's PNG plots (matplotlib, Agg): score or metric vs budget per size, yield funnels, fitted curves."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from funsearch.study.cells import NO_SIZE
+
+STAGES = ("samples", "extracted", "compiles", "runs", "valid", "new_best")
+MODE_STYLE = {"evolve": "-", "best_of_n": "--", "single_island": "-.", "random_mutation": ":"}
+
+
+def label(mode: str, size: str) -> str:
+    if mode == "evolve":
+        return size
+    return mode if size == NO_SIZE else f"{mode} ({size})"
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(points, path: Path, title: str, ylabel: str, log_x: bool) -> None:
+    """Mean and 95 % band over seeds per (mode, size) against the budget (analysis.CurvePoint)."""
+    fig, ax = _pyplot().subplots(figsize=(7, 4.5))
+    groups = defaultdict(list)
+    for p in points:
+        groups[(p.mode, p.size)].append(p)
+    for (mode, size), pts in sorted(groups.items(), key=lambda kv: (kv[0][0] != "evolve", kv[0])):
+        xs = [p.budget_amount for p in pts]
+        line, = ax.plot(xs, [p.mean for p in pts], MODE_STYLE.get(mode, "-"), marker="o", label=label(mode, size))
+        ax.fill_between(xs, [p.lo for p in pts], [p.hi for p in pts], color=line.get_color(), alpha=0.15)
+    if log_x:
+        ax.set_xscale("log")
+    _finish(fig, ax, path, title, ylabel)
+
+
+def plot_funnel(funnel: dict, path: Path, title: str) -> None:
+    """Bars per stage for each (problem, mode, size) of `funnel`, counts summed over seeds."""
+    import numpy as np
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    keys = sorted(funnel, key=lambda k: (k[1] != "evolve", k[1], k[2]))
+    width = 0.8 / max(1, len(keys))
+    x = np.arange(len(STAGES))
+    for i, key in enumerate(keys):
+        counts = [funnel[key][s] for s in STAGES]
+        bars = ax.bar(x + i * width - 0.4 + width / 2, counts, width, label=label(key[1], key[2]))
+        ax.bar_label(bars, fontsize=7)
+    ax.set_xticks(x, [s.replace("_", " ") for s in STAGES])
+    ax.set_ylabel("count (all seeds)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_fits(rows, fits, found, path: Path, title: str) -> None:
+    """Each size's fitted curve over its points, crossovers (with their intervals) and the extrapolated range."""
+    import numpy as np
+
+    fig, ax = _pyplot().subplots(figsize=(7, 4.5))
+    budgets = sorted({r["budget_amount"] for r in rows})
+    xs = np.geomspace(budgets[0], budgets[-1] * 10, 200)
+    for size, fit in sorted(fits.items()):
+        pts = [r for r in rows if r["mode"] == "evolve" and r["size"] == size]
+        line, = ax.plot(xs, fit(xs), label=f"{size}: a={fit.params[0]:.4g}±{fit.stderr[0]:.2g}")
+        ax.scatter([r["budget_amount"] for r in pts], [r["score"] for r in pts], color=line.get_color(), s=14)
+    for c in found:
+        ax.axvline(c.budget, color="grey", ls="--", lw=1)
+        if c.lo is not None:
+            ax.axvspan(c.lo, c.hi, color="grey", alpha=0.1)
+    ax.axvspan(budgets[-1], xs[-1], color="yellow", alpha=0.08, label="extrapolated")
+    ax.set_xscale("log")
+    _finish(fig, ax, path, title, "score (higher is better)")
+
+
+def _finish(fig, ax, path: Path, title: str, ylabel: str) -> None:
+    """Labels, grid and legend of a budget plot; write the PNG and free the figure."""
+    ax.set_xlabel("budget")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
