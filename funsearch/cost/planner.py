@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from funsearch.cost.budget import Budget, BudgetUnit
+from funsearch.cost.budget import Budget, BudgetUnit, Totals
 from funsearch.cost.hardware import Calibration, CostError, HardwareProfile
 from funsearch.cost.roofline import ModelLike, SampleCost, evaluation_cost, sample_cost
 
@@ -114,15 +114,53 @@ def _allocate(rates: Mapping[str, float], devices: Mapping[str, int], shares: Ma
 
 def _per_sample(unit: BudgetUnit, costs: Mapping[str, SampleCost], weights: Mapping[str, float], eval_dollars: float,
                 throughput: float) -> float:
-    if unit == BudgetUnit.GPU_SECONDS:
-        return sum(weights[s] * costs[s].gpu_seconds for s in costs)
-    if unit == BudgetUnit.DOLLARS:
-        return sum(weights[s] * costs[s].dollars for s in costs) + eval_dollars
-    if unit == BudgetUnit.TOKENS:
-        return sum(weights[s] * costs[s].tokens for s in costs)
-    if unit == BudgetUnit.WALL_SECONDS:
-        return 1 / throughput
-    return 1.0
+    """Expected spend of one sample in `unit`: the mean sample's modelled totals, counted as a ledger counts."""
+    mean = Totals(samples=1, completion_tokens=sum(weights[s] * costs[s].tokens for s in costs),
+                  wall_seconds=1 / throughput, modelled_gpu_seconds=sum(weights[s] * costs[s].gpu_seconds for s in costs),
+                  modelled_dollars=sum(weights[s] * costs[s].dollars for s in costs) + eval_dollars)
+    return mean.spent_in(unit, "modelled")
+
+
+def _gpu_split(costs: Mapping[str, SampleCost], rates: Mapping[str, float], shares: Mapping[str, float],
+               hw: HardwareProfile, gpus: int, available: int, eval_seconds: float,
+               eval_fraction: float) -> tuple[dict[str, int], int, Balance]:
+    """Engines fill the GPUs by shares; the fewest evaluators (at most `available`) that keep them busy, or, when
+    even those cannot keep up, the fewest GPUs whose engines (one per size in use) still saturate them."""
+    dev = {k: c.devices for k, c in costs.items()}
+    counts = _allocate(rates, dev, shares, gpus)
+    if not any(counts.values()):
+        need = min(c.devices for c in costs.values())
+        raise CostError(f"no engine fits: the smallest needs {need} x {hw.name}, {gpus} given")
+    capacity = math.inf if eval_fraction * eval_seconds == 0 else available / (eval_fraction * eval_seconds)
+    for d in range(1, gpus):            # evaluator-bound: the fewest GPUs whose engines still saturate them
+        fewer = _allocate(rates, dev, shares, d)
+        if all(fewer[k] for k in counts if counts[k]) and sum(fewer[k] * rates[k] for k in fewer) >= capacity:
+            counts = fewer
+            break
+    rate = sum(counts[k] * rates[k] for k in counts)
+    evaluators = max(1, min(available, evaluators_needed(rate, eval_seconds, eval_fraction)))
+    return counts, evaluators, balance(rate, evaluators, eval_seconds, eval_fraction)
+
+
+def _cpu_split(rates: Mapping[str, float], shares: Mapping[str, float], cores: int, cpus: int, eval_seconds: float,
+               eval_fraction: float) -> tuple[dict[str, int], int, Balance]:
+    """Every engine count (each engine takes `cores` cores; the rest evaluate, or alternate with the engines when
+    none is left); the count with the highest throughput wins."""
+    best = None
+    for n in range(1, max(1, cpus // cores) + 1):
+        counts_n = _allocate(rates, {k: cores for k in rates}, shares, n * cores)
+        rate = sum(counts_n[k] * rates[k] for k in counts_n)
+        evaluators = cpus - n * cores
+        if evaluators > 0:
+            bal_n = balance(rate, min(evaluators, evaluators_needed(rate, eval_seconds, eval_fraction)),
+                            eval_seconds, eval_fraction)
+            evaluators = min(evaluators, evaluators_needed(rate, eval_seconds, eval_fraction))
+        else:
+            bal_n = shared_balance(n, n / rate, eval_seconds, eval_fraction)
+            evaluators = 0
+        if best is None or bal_n.samples_per_second > best[2].samples_per_second * (1 + 1e-9):
+            best = (counts_n, evaluators, bal_n)
+    return best
 
 
 def recommend_split(specs: Sequence[ModelLike], hw: HardwareProfile, gpus: int, cpus: int, eval_seconds: float,
@@ -145,40 +183,12 @@ def recommend_split(specs: Sequence[ModelLike], hw: HardwareProfile, gpus: int, 
     rates = {k: engine_rate(c) for k, c in costs.items()}
     eval_dollars = eval_fraction * evaluation_cost(eval_seconds, hw)
     if hw.kind == "gpu":
-        dev = {k: c.devices for k, c in costs.items()}
-        counts = _allocate(rates, dev, shares, gpus)
-        if not any(counts.values()):
-            need = min(c.devices for c in costs.values())
-            raise CostError(f"no engine fits: the smallest needs {need} x {hw.name}, {gpus} given")
-        available = max(1, cpus - reserve_cpus)
-        capacity = math.inf if eval_fraction * eval_seconds == 0 else available / (eval_fraction * eval_seconds)
-        for d in range(1, gpus):            # evaluator-bound: the fewest GPUs whose engines still saturate them
-            fewer = _allocate(rates, dev, shares, d)
-            if all(fewer[k] for k in counts if counts[k]) and sum(fewer[k] * rates[k] for k in fewer) >= capacity:
-                counts = fewer
-                break
-        rate = sum(counts[k] * rates[k] for k in counts)
-        evaluators = max(1, min(available, evaluators_needed(rate, eval_seconds, eval_fraction)))
-        bal = balance(rate, evaluators, eval_seconds, eval_fraction)
+        counts, evaluators, bal = _gpu_split(costs, rates, shares, hw, gpus, max(1, cpus - reserve_cpus),
+                                             eval_seconds, eval_fraction)
         devices = sum(counts[k] * costs[k].devices for k in counts)
     else:
-        cores = max(1, hw.cores)
-        best = None
-        for n in range(1, max(1, cpus // cores) + 1):
-            counts_n = _allocate(rates, {k: cores for k in costs}, shares, n * cores)
-            rate = sum(counts_n[k] * rates[k] for k in counts_n)
-            evaluators = cpus - n * cores
-            if evaluators > 0:
-                bal_n = balance(rate, min(evaluators, evaluators_needed(rate, eval_seconds, eval_fraction)),
-                                eval_seconds, eval_fraction)
-                evaluators = min(evaluators, evaluators_needed(rate, eval_seconds, eval_fraction))
-            else:
-                bal_n = shared_balance(n, n / rate, eval_seconds, eval_fraction)
-                evaluators = 0
-            if best is None or bal_n.samples_per_second > best[2].samples_per_second * (1 + 1e-9):
-                best = (counts_n, evaluators, bal_n)
-        counts, evaluators, bal = best
-        devices = sum(counts.values()) * cores
+        counts, evaluators, bal = _cpu_split(rates, shares, max(1, hw.cores), cpus, eval_seconds, eval_fraction)
+        devices = sum(counts.values()) * max(1, hw.cores)
     if budget is None:
         return Split(counts, evaluators, devices, bal, None, None, None)
     rate_total = sum(counts[k] * rates[k] for k in counts)

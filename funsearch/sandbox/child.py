@@ -77,6 +77,35 @@ class HardeningError(Exception):
     """A hardening step failed; the message names the step."""
 
 
+def _redirect_fds(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, command_fd: int) -> None:
+    """stdin from /dev/null, stdout and stderr to the output pipe, the result and command pipes at their fixed
+    numbers; every other descriptor closed (but the Landlock ruleset's, still needed)."""
+    os.dup2(devnull_fd, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    if result_fd != RESULT_FD:
+        os.dup2(result_fd, RESULT_FD)
+    if command_fd != COMMAND_FD:
+        os.dup2(command_fd, COMMAND_FD)
+    keep = sorted({0, 1, 2, RESULT_FD, COMMAND_FD} | ({h.landlock_fd} if h.landlock_fd is not None else set()))
+    low = RESULT_FD + 1
+    for fd in keep:
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, 65536)
+    os.set_inheritable(RESULT_FD, False)
+    os.set_inheritable(COMMAND_FD, False)
+
+
+def _switch_uid(uid: int) -> None:
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise OSError("uid did not change")
+
+
 def harden(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, command_fd: int) -> dict[str, str | None]:
     """Apply every step in order; returns {step: None} on success. Raises HardeningError naming the step."""
     done: dict[str, str | None] = {}
@@ -93,40 +122,15 @@ def harden(h: Hardening, out_fd: int, result_fd: int, devnull_fd: int, command_f
             raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
 
     step("setsid", os.setsid)
-
-    def fds():
-        os.dup2(devnull_fd, 0)
-        os.dup2(out_fd, 1)
-        os.dup2(out_fd, 2)
-        if result_fd != RESULT_FD:
-            os.dup2(result_fd, RESULT_FD)
-        if command_fd != COMMAND_FD:
-            os.dup2(command_fd, COMMAND_FD)
-        keep = sorted({0, 1, 2, RESULT_FD, COMMAND_FD} | ({h.landlock_fd} if h.landlock_fd is not None else set()))
-        low = RESULT_FD + 1
-        for fd in keep:
-            if fd >= low:
-                os.closerange(low, fd)
-                low = fd + 1
-        os.closerange(low, 65536)
-        os.set_inheritable(RESULT_FD, False)
-        os.set_inheritable(COMMAND_FD, False)
-    step("fds", fds)
+    step("fds", lambda: _redirect_fds(h, out_fd, result_fd, devnull_fd, command_fd))
 
     def limits():
         for res, soft, hard in h.rlimits:
             resource.setrlimit(res, (soft, hard))
     step("rlimits", limits)
     step("workdir", lambda: os.chdir(h.workdir))
-
     if h.uid is not None:
-        def switch():
-            os.setgroups([])
-            os.setresgid(h.uid, h.uid, h.uid)
-            os.setresuid(h.uid, h.uid, h.uid)
-            if os.getuid() != h.uid or os.geteuid() != h.uid:
-                raise OSError("uid did not change")
-        step("uid", switch)
+        step("uid", lambda: _switch_uid(h.uid))
 
     def pdeathsig():  # after the uid switch: changing credentials clears it
         prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -1,6 +1,7 @@
 """The fork server: one per evaluator slot, started (inside bubblewrap when available) by `client.py`.
 
-It imports numpy and the problem module once, keeps instances per split, and for each candidate
+Set up once (server_setup.py: process-wide steps, numpy and the problem module imported, the Landlock
+ruleset and seccomp filter for children, the native helper), it keeps instances per split, and for each candidate
 forks one hardened child (see child.py; the forking itself is in spares.py), supervises it (wall deadline,
 capped stdout, capped results; supervise.py), reaps it with its rusage, SIGKILLs every leftover process (in
 its own pid namespace: every process but itself and bwrap's init; otherwise every descendant, which a
@@ -33,7 +34,6 @@ import gc
 import json
 import os
 import resource
-import signal
 import sys
 import time
 
@@ -41,15 +41,14 @@ from funsearch.sandbox import child as child_mod
 from funsearch.sandbox import native
 from funsearch.sandbox.limits import SandboxLimits
 from funsearch.sandbox.reaper import Reaper
+from funsearch.sandbox.server_setup import child_filters, import_problem, load_native, process_steps
 from funsearch.sandbox.spares import (ForkHooks, Spare, high_fd, kill_spare, libc_fork, reseed_random,
                                       single_threaded, spare_trace)
 from funsearch.sandbox.supervise import Supervision, conclude, supervise
 from funsearch.sandbox.wire import decode_header, decode_strict, pack_frame, read_frame, read_frame_payload, write_all
 
-_PR_SET_PDEATHSIG = 1
-_PR_SET_CHILD_SUBREAPER = 36
-_CLONE_NEWNET = 0x40000000
 _MAX_CACHED_SPLITS = 16
+_EOF, _AGAIN = object(), object()  # what engine_round says besides a request
 
 
 class Server:
@@ -60,14 +59,8 @@ class Server:
         self.limits = SandboxLimits.from_dict(config["limits"])
         self.me = os.getpid()
         self.pidns = bool(config.get("pidns")) and self.me == 2
-        self.steps: dict[str, str | None] = {}
-        libc = ctypes.CDLL(None, use_errno=True)
-        self.libc = libc
-        self.steps["subreaper"] = None if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 else "prctl failed"
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if config.get("unshare_net"):
-            ok = libc.unshare(_CLONE_NEWNET) == 0
-            self.steps["netns"] = None if ok else f"unshare(CLONE_NEWNET): {os.strerror(ctypes.get_errno())}"
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.steps = process_steps(self.libc, config)
         self.devnull = high_fd(os.open(os.devnull, os.O_RDWR))
         self.workdir = config["workdir"]
         os.makedirs(self.workdir, mode=0o700, exist_ok=True)
@@ -75,21 +68,8 @@ class Server:
         if self.uid is not None:
             os.chown(self.workdir, self.uid, self.uid)
         self.fork_hooks = ForkHooks()
-        self.namespace = self._import_problem(config)
-        self.landlock_fd = None
-        if config.get("landlock"):
-            try:
-                from funsearch.sandbox import landlock
-                self.landlock_fd = high_fd(landlock.build_ruleset(self.workdir))
-            except Exception as exc:
-                self.steps["landlock"] = f"{type(exc).__name__}: {exc}"
-        self.seccomp = None
-        if config.get("seccomp"):
-            try:
-                from funsearch.sandbox import seccomp
-                self.seccomp = seccomp.Program(seccomp.compile_filter())
-            except Exception as exc:
-                self.steps["seccomp"] = f"{type(exc).__name__}: {exc}"
+        self.namespace = import_problem(config)
+        self.landlock_fd, self.seccomp = child_filters(config, self.workdir, self.steps)
         # The C cycle forks the next spare while a candidate runs when the candidate cannot touch it: no
         # signals across Landlock domains (ABI >= 6), no ptrace (seccomp; and the spare is not dumpable after
         # its uid switch). The spare shares the candidate's uid meanwhile, so RLIMIT_NPROC gets one more.
@@ -99,34 +79,17 @@ class Server:
         self.base_hardening = child_mod.Hardening.for_limits(
             self.limits, uid=self.uid, landlock_fd=self.landlock_fd, seccomp=self.seccomp, workdir=self.workdir,
             server_pid=self.me, extra_processes=1 if self.overlap else 0)
-        self.native: native.Helper | None = None
-        self.native_error = "" if config.get("native") else (config.get("native_off") or "no native library given")
-        if config.get("native"):
-            try:
-                self.native = native.Helper(config["native"], self.base_hardening, self.devnull,
-                                            self.seccomp.address if self.seccomp is not None else None)
-            except (OSError, ValueError, AttributeError) as exc:
-                self.native_error = f"{type(exc).__name__}: {exc}"
+        self.native, self.native_error = load_native(config, self.base_hardening, self.devnull, self.seccomp)
         self.instances: dict[str, list] = {}
         self.by_head: dict[bytes, list] = {}  # the same, keyed by child.command_head(key), for the children
         self.reaper = Reaper(self.me, self.pidns, self.workdir, unprivileged=self.uid is not None)
         self.trace = bool(config.get("trace"))
         self.tr: list = []  # FUNSEARCH_SANDBOX_TRACE: [step, wall ns, server CPU ns] since the last reply
+        self.spare: Spare | None = None  # the next child, forked and hardened, waiting for its candidate
 
     def mark(self, name: str) -> None:
         if self.trace:
             self.tr.append([name, time.perf_counter_ns(), time.process_time_ns(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt])
-
-    def _import_problem(self, config: dict) -> dict:
-        for name in ("numpy",):
-            try:
-                __import__(name)
-            except ImportError:
-                pass
-        if not config.get("problem_path"):
-            return {}
-        from funsearch.problem.loader import import_problem_module
-        return vars(import_problem_module(__import__("pathlib").Path(config["problem_path"])))
 
     def fork(self, out_w: int, res_w: int, cmd_r: int, probe: bool = False):
         """Fork a child. Returns (pid, harden_self): in the child, `harden_self()` applies the hardening
@@ -171,6 +134,32 @@ class Server:
 
     # --- protocol ----------------------------------------------------------------------------
     def serve(self) -> None:
+        """Probe, say ready, then answer requests until quit or EOF (on the C cycle where it can run)."""
+        self.announce()
+        self.spare = self.spawn()
+        engine = self.engine()
+        while True:
+            if engine is None:
+                self.mark("idle")
+                try:
+                    header, payload = read_frame(0)
+                except EOFError:
+                    return
+            else:
+                request = self.engine_round(engine)
+                if request is _EOF:
+                    return
+                if request is _AGAIN:
+                    continue
+                header, payload = request
+            if not self.handle(header, payload):
+                return
+            if engine is not None:
+                engine.set_keys({k: self.instances[k] for k in self.spare.keys if k in self.instances})
+
+    def announce(self) -> None:
+        """Let a probe child report the hardening steps it could apply, send the ready frame, then trim and
+        freeze the heap (every mapped page costs each fork)."""
         probe = self.spawn(probe=True)
         sup = supervise(probe, b"", 0, self.limits, self.mark)
         probe_header, probe_payload, finish = conclude(sup, self.reaper, self.mark)
@@ -188,41 +177,6 @@ class Server:
         except AttributeError:  # not glibc
             pass
         gc.freeze()  # forked children then never walk (and copy) the server's objects in their GC
-        self.spare = self.spawn()
-        engine = self.engine()
-        while True:
-            if engine is None:
-                self.mark("idle")
-                try:
-                    header, payload = read_frame(0)
-                except EOFError:
-                    return
-            else:
-                engine.set_spare(self.spare)
-                reason = engine.serve()
-                if reason == native.CHILD:
-                    self.child_after_engine()
-                self.spare = engine.spare(self.spare.keys)
-                if reason == native.EOF:
-                    return
-                if reason == native.WIPE:
-                    self.reaper.wipe_workdir()
-                    continue
-                if reason == native.ERROR:
-                    if engine.state.spare.pid < 0 and engine.state.err_where in (b"pipe2", b"fork", b"pidfd_open"):
-                        self.spare = self.spawn()  # raises when forking still fails: the harness restarts us
-                        continue
-                    raise OSError(engine.error())
-                if reason == native.SUPERVISED:
-                    engine.drop_early_spare()  # not proven safe to keep: a fresh one follows
-                    self.reply_and_finish(engine.supervision(self.limits.stdout_bytes))
-                    continue
-                header = decode_header(engine.request_header())
-                payload = read_frame_payload(0)
-            if not self.handle(header, payload):
-                return
-            if engine is not None:
-                engine.set_keys({k: self.instances[k] for k in self.spare.keys if k in self.instances})
 
     def handle(self, header: dict, payload: bytes) -> bool:
         """One request on the Python path; False on quit."""
@@ -286,6 +240,30 @@ class Server:
                                     overlap=self.overlap)
         engine.set_keys({k: self.instances[k] for k in self.spare.keys if k in self.instances})
         return engine
+
+    def engine_round(self, engine):
+        """Let the C cycle serve until it hands a case back: (header, payload) of a request for the Python path,
+        _AGAIN when the case is settled here, _EOF when the harness closed the pipe."""
+        engine.set_spare(self.spare)
+        reason = engine.serve()
+        if reason == native.CHILD:
+            self.child_after_engine()
+        self.spare = engine.spare(self.spare.keys)
+        if reason == native.EOF:
+            return _EOF
+        if reason == native.WIPE:
+            self.reaper.wipe_workdir()
+            return _AGAIN
+        if reason == native.ERROR:
+            if engine.state.spare.pid < 0 and engine.state.err_where in (b"pipe2", b"fork", b"pidfd_open"):
+                self.spare = self.spawn()  # raises when forking still fails: the harness restarts us
+                return _AGAIN
+            raise OSError(engine.error())
+        if reason == native.SUPERVISED:
+            engine.drop_early_spare()  # not proven safe to keep: a fresh one follows
+            self.reply_and_finish(engine.supervision(self.limits.stdout_bytes))
+            return _AGAIN
+        return decode_header(engine.request_header()), read_frame_payload(0)
 
     def child_after_engine(self) -> None:
         """In a spare forked by the engine: (already hardened) run the child. Never returns."""
