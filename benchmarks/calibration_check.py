@@ -13,13 +13,13 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from funsearch.cost.calibrate import calibrate_from_rows
 from funsearch.config import make_config
+from funsearch.cost.calibrate import calibrate_from_rows
 from funsearch.cost.hardware import default_calibration, load_hardware
 from funsearch.cost.roofline import sample_cost
-from funsearch.weights.registry import resolve_model
 from funsearch.orchestrator import run_search
 from funsearch.store.run_store import RunStore
+from funsearch.weights.registry import resolve_model
 
 ROOT = Path(__file__).resolve().parent.parent
 

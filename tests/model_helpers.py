@@ -5,8 +5,8 @@ import pytest
 
 from funsearch.weights.files import ensure_model_file, file_status
 from funsearch.weights.parts import install_command
-from funsearch.weights.verify import ModelFileError
 from funsearch.weights.registry import ModelSpec, load_registry
+from funsearch.weights.verify import ModelFileError
 
 # Tests run with one llama.cpp thread: with two threads, any other process on a 2-core machine
 # makes OpenMP spin and generation ~10x slower; the outputs are identical either way.

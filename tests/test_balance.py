@@ -11,7 +11,6 @@ from funsearch.cost.roofline import SampleCost
 
 from fake_model import FakeSpec
 
-
 Spec = partial(FakeSpec, layers=1, kv_heads=1, head_dim=1, context=1, bytes_per_param={"q": 1.0})
 
 

@@ -8,7 +8,6 @@ from funsearch.cost.hardware import HardwareProfile, HardwareTable
 
 from fake_model import FakeSpec
 
-
 Spec = FakeSpec
 
 

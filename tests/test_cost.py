@@ -10,7 +10,6 @@ from funsearch.cost.roofline import decode_seconds, devices_needed, kv_bytes_per
 
 from fake_model import FakeSpec
 
-
 Spec = partial(FakeSpec, bytes_per_param={"q": 0.5, "bf16": 2.0})
 
 

@@ -10,6 +10,7 @@ from funsearch.problem.evaluator import Evaluator, evaluate_in_process
 from funsearch.problem.loader import load_problem
 from funsearch.records import FailureKind
 from funsearch.sandbox.limits import SandboxLimits
+
 from sandbox_helpers import HONEST, TESTS, toy
 
 LIMITS = SandboxLimits(wall_seconds=5)

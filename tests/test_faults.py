@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from funsearch.config import make_config
-from funsearch.sandbox.proctree import cmdline_starts_with, descendants
 from funsearch.orchestrator import run_search
+from funsearch.sandbox.proctree import cmdline_starts_with, descendants
 from funsearch.store.run_store import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from funsearch.proposers.base import ProposerError
 from funsearch.weights.files import ensure_model_file, file_status
 from funsearch.weights.parts import assemble, locate_parts
-from funsearch.weights.verify import ModelFileError, verify_file
 from funsearch.weights.registry import load_spec
-from funsearch.proposers.base import ProposerError
+from funsearch.weights.verify import ModelFileError, verify_file
 
 N_PARTS = 11  # > 9, so a lexical sort (part10 before part2) would give the wrong file
 

@@ -8,9 +8,9 @@ import typer
 from typer.testing import CliRunner
 
 from funsearch.cli.problems import register
+from funsearch.problem.check import check_problem
 from funsearch.problem.evaluator import Evaluator
 from funsearch.problem.loader import load_problem
-from funsearch.problem.check import check_problem
 
 PARTITION = '''"""Two-way number partitioning: split numbers into two groups with sums as equal as possible.
 

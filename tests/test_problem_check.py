@@ -2,9 +2,8 @@
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 import typer
+from typer.testing import CliRunner
 
 from funsearch.cli.problems import register
 from funsearch.problem.check import check_problem, corruptions

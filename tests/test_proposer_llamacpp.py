@@ -6,8 +6,7 @@ import sys
 
 import pytest
 
-from funsearch.proposers.base import Proposer, ProposerError, SamplingParams
-from funsearch.proposers.base import merged_stop
+from funsearch.proposers.base import Proposer, ProposerError, SamplingParams, merged_stop
 from funsearch.proposers.llamacpp import AMX_FLAG, LlamaCppProposer, check_build
 
 from model_helpers import TEST_THREADS, real_model

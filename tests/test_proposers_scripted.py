@@ -68,8 +68,8 @@ def test_record_then_replay_returns_identical_completions_and_misses_raise():
 
 
 def test_factory_builds_scripted_and_rejects_bad_backends():
-    from funsearch.weights.registry import load_registry
     from funsearch.proposers.factory import make_proposer
+    from funsearch.weights.registry import load_registry
 
     spec = load_registry()["small"]
     p = make_proposer(spec, "scripted", texts=["pass"], when_exhausted="raise")

@@ -3,9 +3,9 @@ import json
 import textwrap
 
 from funsearch.config import make_config
-from funsearch.problem.evaluate_file import evaluate_candidate_file
 from funsearch.orchestrator import run_search
 from funsearch.problem.check import check_problem
+from funsearch.problem.evaluate_file import evaluate_candidate_file
 from funsearch.store.run_store import RunStore
 
 PROBLEM = textwrap.dedent('''

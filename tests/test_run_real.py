@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from funsearch.store.summary import summarise
 from funsearch.config import make_config
 from funsearch.orchestrator import run_search
 from funsearch.store.run_store import RunStore
+from funsearch.store.summary import summarise
 
 from model_helpers import TEST_THREADS, real_model
 

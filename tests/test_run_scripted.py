@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from funsearch.cli.show import render
-from funsearch.store.summary import summarise
 from funsearch.config import make_config
 from funsearch.orchestrator import run_search
 from funsearch.store.run_store import RunStore
+from funsearch.store.summary import summarise
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEM = ROOT / "problems" / "bin_packing.py"

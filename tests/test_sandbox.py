@@ -22,6 +22,7 @@ from funsearch.sandbox.limits import SandboxLimits
 from funsearch.sandbox.outcome import interpret
 from funsearch.sandbox.protections import describe_protections
 from funsearch.sandbox.wire import WireError, decode_strict, encode_solution
+
 from sandbox_helpers import HONEST, MARKER, TESTS, processes_matching, toy
 
 LIMITS = SandboxLimits(wall_seconds=1.5)

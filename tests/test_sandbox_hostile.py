@@ -15,6 +15,7 @@ from funsearch.problem.evaluator import Evaluator, evaluate_in_process
 from funsearch.records import FailureKind
 from funsearch.sandbox.client import UID_BASE
 from funsearch.sandbox.limits import SandboxLimits
+
 from sandbox_helpers import MARKER, hostile_source, processes_matching, processes_of_uid, toy
 
 SLOT = 7

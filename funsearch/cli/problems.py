@@ -15,8 +15,8 @@ TEMPLATE = Path(__file__).resolve().parent.parent / "problem" / "templates" / "n
 
 def check(problem: Path = typer.Argument(..., help="problem file, e.g. problems/cap_set.py")) -> None:
     """Validate a problem file; print each defect on one line (exit 1), or "ok: ..."."""
-    from funsearch.problem.loader import load_problem
     from funsearch.problem.check import check_problem
+    from funsearch.problem.loader import load_problem
 
     defects = check_problem(problem)
     for line in defects:

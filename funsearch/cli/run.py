@@ -13,8 +13,10 @@ from funsearch.cli.output import describe, fail
 
 def run(
     problem: Optional[Path] = typer.Argument(None, help="problem file (omit with --resume/--replay)"),
-    model_size: str = typer.Option("small", "--model-size", help="size(s) from models/*.toml, comma-separated for a pool"),
-    model: Optional[str] = typer.Option(None, "--model", help="a custom model: .gguf path or HF id (replaces --model-size)"),
+    model_size: str = typer.Option("small", "--model-size",
+                                   help="size(s) from models/*.toml, comma-separated for a pool"),
+    model: Optional[str] = typer.Option(None, "--model",
+                                        help="a custom model: .gguf path or HF id (replaces --model-size)"),
     samples: Optional[int] = typer.Option(None, "--samples", help="stop after N samples"),
     budget: Optional[str] = typer.Option(None, "--budget", help="2gpu-h | $5 | 200k-tokens | 30m | 500-samples"),
     price_as: Optional[str] = typer.Option(None, "--price-as", help="hardware profile for modelled cost (h100, ...)"),

@@ -36,8 +36,10 @@ def render(info: dict) -> str:
     t = ledger.get("totals")
     if t:
         lines.append(f"cost measured ({ledger['measured_hw']}): ${t['measured_dollars']:.5f}, "
-                     f"{t['measured_gpu_seconds']:.1f} device-s | modelled ({ledger['modelled_hw'] or ledger['measured_hw']}): "
-                     f"${t['modelled_dollars']:.5f}, {t['modelled_gpu_seconds']:.2f} device-s | wall {t['wall_seconds']:.0f} s")
+                     f"{t['measured_gpu_seconds']:.1f} device-s | "
+                     f"modelled ({ledger['modelled_hw'] or ledger['measured_hw']}): "
+                     f"${t['modelled_dollars']:.5f}, {t['modelled_gpu_seconds']:.2f} device-s | "
+                     f"wall {t['wall_seconds']:.0f} s")
     u = info.get("utilisation")
     if u:
         lines.append(f"utilisation: proposers {100 * u['proposers']:.0f}% ({u['proposer_count']}), "

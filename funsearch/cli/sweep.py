@@ -26,8 +26,8 @@ def register(app: typer.Typer) -> None:
         Re-running continues a stopped or killed sweep: finished cells are skipped, unfinished ones resumed.
         """
         from funsearch.config import ConfigError
-        from funsearch.study.experiment import ExperimentError, load_experiment
         from funsearch.study.cells import expand
+        from funsearch.study.experiment import ExperimentError, load_experiment
         from funsearch.study.sweep import Sweep
 
         try:
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:
             typer.echo(f"\ninterrupted: continue with: funsearch sweep {config}"
                        + (f" --out {out}" if out else "") + (" --adaptive" if adaptive else ""), err=True)
-            raise typer.Exit(130)
+            raise typer.Exit(130) from None
         typer.echo(f"results: {sweep_dir / 'results.csv'}")
         if report:
             from funsearch.study.report import write_report
@@ -54,7 +54,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report_cmd(sweep_dir: Path = typer.Argument(..., help="a sweep folder (with results.csv)")) -> None:
-        """Write SWEEP_DIR/report.md with plots: best metric vs cost per size, yield funnels, the best size per budget."""
+        """Write SWEEP_DIR/report.md with plots: best metric vs cost per size, yield funnels, the best size per
+        budget."""
         from funsearch.study.report import ReportError, write_report
 
         try:

@@ -1,1 +1,1 @@
-"""What samples and evaluations cost: hardware profiles, the roofline model, calibration, budgets and the ledger, capacity planning (pure but for reading profile and calibration files)."""
+"""What samples cost: hardware, roofline, calibration, budgets and ledger, capacity planning (pure but for files)."""

@@ -93,8 +93,9 @@ def shared_balance(engines: int, seconds_per_sample: float, eval_seconds: float,
                    eval_fraction: float = 1.0) -> Balance:
     """Proposers and evaluation alternate on the same cores."""
     cycle = seconds_per_sample + eval_fraction * eval_seconds
-    return Balance(engines / seconds_per_sample, math.inf if eval_seconds == 0 else engines / (eval_fraction * eval_seconds),
-                   engines / cycle, seconds_per_sample / cycle, eval_fraction * eval_seconds / cycle, shared_cores=True)
+    capacity = math.inf if eval_seconds == 0 else engines / (eval_fraction * eval_seconds)
+    return Balance(engines / seconds_per_sample, capacity, engines / cycle, seconds_per_sample / cycle,
+                   eval_fraction * eval_seconds / cycle, shared_cores=True)
 
 
 def _allocate(rates: Mapping[str, float], devices: Mapping[str, int], shares: Mapping[str, float],
@@ -116,7 +117,8 @@ def _per_sample(unit: BudgetUnit, costs: Mapping[str, SampleCost], weights: Mapp
                 throughput: float) -> float:
     """Expected spend of one sample in `unit`: the mean sample's modelled totals, counted as a ledger counts."""
     mean = Totals(samples=1, completion_tokens=sum(weights[s] * costs[s].tokens for s in costs),
-                  wall_seconds=1 / throughput, modelled_gpu_seconds=sum(weights[s] * costs[s].gpu_seconds for s in costs),
+                  wall_seconds=1 / throughput,
+                  modelled_gpu_seconds=sum(weights[s] * costs[s].gpu_seconds for s in costs),
                   modelled_dollars=sum(weights[s] * costs[s].dollars for s in costs) + eval_dollars)
     return mean.spent_in(unit, "modelled")
 
@@ -171,7 +173,8 @@ def recommend_split(specs: Sequence[ModelLike], hw: HardwareProfile, gpus: int, 
 
     GPU profile: engines fill the GPUs by `shares` of sample production (default equal); evaluators are the
     fewest that keep them busy, at most cpus - reserve_cpus (one core for the orchestrator). When even those
-    cannot keep up, only the fewest GPUs whose engines (at least one per size in use) still saturate the evaluators are used.
+    cannot keep up, only the fewest GPUs whose engines (at least one per size in use) still saturate the evaluators
+    are used.
     cpu profile: each engine takes hw.cores cores; every engine count is tried, the rest of the cores evaluate
     (alternating with the engines when none is left), and the count with the highest throughput wins.
     """

@@ -18,8 +18,14 @@ import math
 from dataclasses import dataclass
 from typing import Mapping, Protocol
 
-from funsearch.cost.hardware import (Calibration, CostError, HardwareProfile, HardwareTable, Utilisation,
-                                     default_calibration)
+from funsearch.cost.hardware import (
+    Calibration,
+    CostError,
+    HardwareProfile,
+    HardwareTable,
+    Utilisation,
+    default_calibration,
+)
 
 USABLE_MEMORY_FRACTION = 0.9   # vLLM's default gpu_memory_utilization: the rest is activations and runtime
 KV_BYTES = 2.0                 # f16/bf16 KV cache, the default of both vLLM and llama.cpp

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 
-from funsearch.cost.budget import Budget, BudgetUnit, Ledger
 from funsearch.config import RunConfig
+from funsearch.cost.budget import Budget, BudgetUnit, Ledger
 from funsearch.cost.hardware import load_hardware
 from funsearch.proposers.base import Completion
 from funsearch.records import EvalResult

@@ -19,6 +19,7 @@ class ProposerActor:
         self.size = size
         if backend == "scripted":
             import json
+
             from funsearch.proposers.scripted import ScriptedProposer
             with open(options["completions_file"]) as f:
                 self.proposer = ScriptedProposer(json.load(f), model=size)
@@ -30,8 +31,8 @@ class ProposerActor:
             from funsearch.store.history import replay_rows
             self.proposer = ReplayProposer.from_rows(replay_rows(options["source_run"], size), size)
         else:
-            from funsearch.weights.registry import resolve_model
             from funsearch.proposers.factory import make_proposer
+            from funsearch.weights.registry import resolve_model
             self.proposer = make_proposer(resolve_model(size), backend, **options)
 
     def complete(self, prompt: str, params: SamplingParams, n: int) -> list[Completion]:

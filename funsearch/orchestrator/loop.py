@@ -17,7 +17,6 @@ from typing import Callable
 
 import ray
 
-from funsearch.search import bookkeeping
 from funsearch.config import RunConfig
 from funsearch.orchestrator.accounts import Accounts
 from funsearch.orchestrator.actors import DatabaseActor, EvaluatorActor
@@ -26,8 +25,8 @@ from funsearch.orchestrator.rows import evaluation_row, sample_row
 from funsearch.problem.loader import Problem
 from funsearch.proposers.base import Completion, SamplingParams
 from funsearch.records import EvalResult, FailureKind
+from funsearch.search import bookkeeping
 from funsearch.store.run_store import RunStore
-
 
 REGISTERED = EvalResult.failed(FailureKind.DUPLICATE, "already registered")
 
@@ -59,8 +58,8 @@ class SearchLoop:
 
     # --- setup -------------------------------------------------------------------
     def start_actors(self, snapshot: dict | None) -> None:
-        from funsearch.search.database import DatabaseConfig
         from funsearch.program.prompt import PromptView
+        from funsearch.search.database import DatabaseConfig
 
         cfg = self.cfg
         view = PromptView(preamble=self.problem.preamble, function_name=self.problem.function_name,

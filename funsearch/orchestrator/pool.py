@@ -84,7 +84,8 @@ class Pool:
             resources = {"num_cpus": 1, "resources": dict(self.cfg.proposer_resources)}
             if self.backend == "vllm":
                 from funsearch.weights.registry import resolve_model
-                resources["num_gpus"] = max(1, resolve_model(size).vllm.tensor_parallel if resolve_model(size).vllm else 1)
+                vllm = resolve_model(size).vllm
+                resources["num_gpus"] = max(1, vllm.tensor_parallel if vllm else 1)
             self.actors.append(ProposerActor.options(**resources).remote(size, self.backend, options))
         self.nodes = [node for _, node in ray.get([a.ready.remote() for a in self.actors])]  # load errors surface here
         for size in self.counts:
@@ -158,7 +159,8 @@ class Pool:
             self.errors[slot] = self.errors.get(slot, 0) + 1
             if self.errors[slot] > self.MAX_CONSECUTIVE_ERRORS:
                 self.dead.add(slot)
-            self.ready_at[slot] = time.monotonic() + min(60.0, self.cfg.proposer_backoff * 2.0 ** (self.errors[slot] - 1))
+            backoff = min(60.0, self.cfg.proposer_backoff * 2.0 ** (self.errors[slot] - 1))
+            self.ready_at[slot] = time.monotonic() + backoff
             return request, [], describe(exc)
         self.errors[request.slot] = 0
         return request, completions, None

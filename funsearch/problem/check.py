@@ -17,8 +17,8 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from funsearch.problem.markers import EVOLVE_ATTR, RUN_ATTR
 from funsearch.problem.loader import Problem, ProblemError, import_problem_module, load_problem
+from funsearch.problem.markers import EVOLVE_ATTR, RUN_ATTR
 from funsearch.records import EvalResult, FailureKind, one_line
 
 Evaluate = Callable[[Problem, str, str], EvalResult]
@@ -89,7 +89,7 @@ def _shape_defects(module, filename: str) -> list[str]:
     if not splits or not isinstance(splits, (tuple, list)):
         defects.append(f"{filename}: SPLITS is missing or empty (a tuple of split names)")
     elif getattr(module, "TRAIN_SPLIT", splits[0]) not in splits:
-        defects.append(f"{filename}: TRAIN_SPLIT {getattr(module, 'TRAIN_SPLIT')!r} is not in SPLITS")
+        defects.append(f"{filename}: TRAIN_SPLIT {module.TRAIN_SPLIT!r} is not in SPLITS")
     return defects
 
 
@@ -99,7 +99,8 @@ def _baseline_defects(problem: Problem, instances: list[dict], evaluate: Evaluat
     try:
         result = evaluate(problem, problem.baseline_source, split)
     except Exception as exc:  # the harness could not run it at all
-        return [f"{name}: the baseline could not be evaluated in the sandbox: {one_line(f'{type(exc).__name__}: {exc}')}"]
+        return [f"{name}: the baseline could not be evaluated in the sandbox: "
+                f"{one_line(f'{type(exc).__name__}: {exc}')}"]
     defects = []
     if result.failure is FailureKind.BAD_OUTPUT or result.failure is FailureKind.OUTPUT_TOO_LARGE:
         defects.append(f"{name}: the run driver returns non-JSON-able data on split {split!r}: {result.message}")
@@ -117,7 +118,8 @@ def _baseline_defects(problem: Problem, instances: list[dict], evaluate: Evaluat
     except Exception as exc:
         if defects:  # already reported from the sandbox run
             return defects
-        return [f"{name}: the baseline's solution fails outside the sandbox: {one_line(f'{type(exc).__name__}: {exc}')}"]
+        return [f"{name}: the baseline's solution fails outside the sandbox: "
+                f"{one_line(f'{type(exc).__name__}: {exc}')}"]
     for how, corrupted in corruptions(solution):
         try:
             problem.score(instance, corrupted)

@@ -5,8 +5,8 @@ import inspect
 import json
 from pathlib import Path
 
-from funsearch.program.extract import extract_function
 from funsearch.problem.loader import Problem, ProblemError, load_problem
+from funsearch.program.extract import extract_function
 from funsearch.records import EvalResult, FailureKind
 
 

@@ -64,7 +64,8 @@ class Problem:
             try:
                 instances = list(self.module.load_split(name))
             except Exception as exc:  # the user's loader: report, don't crash
-                raise ProblemError(f"{self.path.name}: load_split({name!r}) failed: {type(exc).__name__}: {exc}") from None
+                raise ProblemError(f"{self.path.name}: load_split({name!r}) failed: "
+                                   f"{type(exc).__name__}: {exc}") from None
             if not instances:
                 raise ProblemError(f"{self.path.name}: split {name!r} has no instances")
             self._split_cache[name] = instances

@@ -1,1 +1,1 @@
-"""Program text: a completion in, the evolved function's source or a classified failure out; canonical form, hashing, renaming, prompts (pure)."""
+"""Program text (pure): a completion in, the function's source or a failure class out; canonical form; prompts."""

@@ -76,7 +76,8 @@ def _from_segment(code: str, name: str, parameters: tuple[str, ...], version: in
         return _finish(roots[-1], units, name, parameters)
     if defs:
         shown = ", ".join(f"{u.node.name}({', '.join(_params(u.node))})" for u in defs[:5])
-        return Extraction(None, FailureKind.WRONG_SIGNATURE, one_line(f"no function named {name}_v{version}; found {shown}"))
+        return Extraction(None, FailureKind.WRONG_SIGNATURE,
+                          one_line(f"no function named {name}_v{version}; found {shown}"))
     broken = [u for u in units if u.def_name]
     if broken:
         return Extraction(None, FailureKind.SYNTAX_ERROR, one_line(f"{broken[-1].def_name}: {broken[-1].error}"))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from funsearch.weights.registry import ModelSpec
 from funsearch.proposers.base import Proposer, ProposerError
+from funsearch.weights.registry import ModelSpec
 
 BACKENDS = ("llamacpp", "openai", "vllm", "scripted")
 

@@ -12,10 +12,10 @@ import warnings
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from funsearch.weights.files import ensure_model_file
-from funsearch.weights.verify import ModelFileError, verify_file
-from funsearch.weights.registry import ModelSpec
 from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage, merged_stop
+from funsearch.weights.files import ensure_model_file
+from funsearch.weights.registry import ModelSpec
+from funsearch.weights.verify import ModelFileError, verify_file
 
 AMX_FLAG = "AMX_INT8 = 1"
 

@@ -26,7 +26,7 @@ def last_parent(prompt: str) -> tuple[str, str] | None:
     found: list[tuple[int, str, ast.FunctionDef]] = []
     for match in re.finditer(r"^def (\w+)_v(\d+)\(", prompt, flags=re.M):
         found.append((int(match.group(2)), match.group(1), match.start()))
-    for version, stem, start in sorted(found, reverse=True):
+    for _version, stem, start in sorted(found, reverse=True):
         chunk = prompt[start:]
         lines = chunk.splitlines()
         for end in range(len(lines), 0, -1):

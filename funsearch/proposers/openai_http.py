@@ -16,9 +16,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
-from funsearch.weights.registry import ModelSpec
 from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage, merged_stop
 from funsearch.records import one_line
+from funsearch.weights.registry import ModelSpec
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 
@@ -66,7 +66,8 @@ class OpenAIProposer:
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, base_url: str, **options: Any) -> "OpenAIProposer":
-        """A client for a registry model: chat mode, stops and system prompt from the spec; served name = the spec's vLLM id."""
+        """A client for a registry model: chat mode, stops and system prompt from the spec; served name = the
+        spec's vLLM id."""
         options.setdefault("served_model", spec.vllm.model if spec.vllm else spec.name)
         options.setdefault("endpoint", "chat" if spec.chat else "completions")
         options.setdefault("stop", spec.stop)

@@ -13,8 +13,8 @@ import threading
 import time
 from typing import Any
 
-from funsearch.weights.registry import ModelSpec
 from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage, merged_stop
+from funsearch.weights.registry import ModelSpec
 
 
 def vllm_available() -> str | None:

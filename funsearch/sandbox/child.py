@@ -265,7 +265,8 @@ def child_main(harden_self, namespace: dict, run_name: str, instances_by_head: d
 
     def mark(name):
         if trace:
-            marks.append([name, time.perf_counter_ns(), time.process_time_ns(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt])
+            marks.append([name, time.perf_counter_ns(), time.process_time_ns(),
+                          resource.getrusage(resource.RUSAGE_SELF).ru_minflt])
     mark("c.start")
     code = 0
     try:

@@ -21,8 +21,14 @@ from pathlib import Path
 import funsearch
 from funsearch.sandbox.child import command_payload
 from funsearch.sandbox.limits import SandboxLimits
-from funsearch.sandbox.protections import (MASKED_DIRS, Capabilities, Protection, bwrap_base_args, detect,
-                                           plan_protections)
+from funsearch.sandbox.protections import (
+    MASKED_DIRS,
+    Capabilities,
+    Protection,
+    bwrap_base_args,
+    detect,
+    plan_protections,
+)
 from funsearch.sandbox.wire import pack_frame, read_frame, write_all
 
 UID_BASE = 61000

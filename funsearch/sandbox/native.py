@@ -1,9 +1,9 @@
 """The fork server's native fast path: fork-and-harden in one C call, and the common evaluation cycle in C.
 
-`native/` holds the C: `harden.c`, `engine.c`, `io.c`, `forkhelper.h`. `fs_fork` applies the same steps as `child.harden`, in the same
-order, before the child returns to Python. `fs_serve` runs the usual cycle (request, command, supervision,
-SIGKILL, last-pid proof, reply, next spare, reap) with no Python in between, and hands every other case to
-the Python path (`Engine.serve` reasons). Why: in Python each step allocates objects and touches reference
+`native/` holds the C: `harden.c`, `engine.c`, `io.c`, `forkhelper.h`. `fs_fork` applies the same steps as
+`child.harden`, in the same order, before the child returns to Python. `fs_serve` runs the usual cycle (request,
+command, supervision, SIGKILL, last-pid proof, reply, next spare, reap) with no Python in between, and hands every
+other case to the Python path (`Engine.serve` reasons). Why: in Python each step allocates objects and touches reference
 counts on pages shared copy-on-write between the server and its children, and each touched page costs a
 page fault (~3.5 us here); the C path touches its stack and a few buffers. `benchmarks/sandbox_overhead.py`
 prints both paths (FUNSEARCH_SANDBOX_NATIVE=0 selects the Python one).
@@ -195,7 +195,8 @@ class EngineState(ctypes.Structure):
     _fields_ = [("plan", ctypes.POINTER(Plan)), ("outcome", ctypes.POINTER(Outcome)), ("keys", ctypes.POINTER(Key)),
                 ("n_keys", ctypes.c_int64), ("wall_ns", ctypes.c_int64), ("stdout_cap", ctypes.c_int64),
                 ("output_bytes", ctypes.c_int64), ("proof", ctypes.c_int32), ("workdir_fd", ctypes.c_int32),
-                ("spare", SpareFds), ("reason", ctypes.c_int32), ("err", ctypes.c_int32), ("err_where", ctypes.c_char_p),
+                ("spare", SpareFds), ("reason", ctypes.c_int32), ("err", ctypes.c_int32),
+                ("err_where", ctypes.c_char_p),
                 ("req", ctypes.c_void_p), ("req_len", ctypes.c_int64),
                 ("sup_finished", ctypes.c_int32), ("sup_timed_out", ctypes.c_int32), ("sup_overflow", ctypes.c_int32),
                 ("sup_exited", ctypes.c_int32), ("sup_key", ctypes.c_int64), ("sup_start_ns", ctypes.c_int64),

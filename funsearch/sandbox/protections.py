@@ -76,7 +76,8 @@ def detect() -> Capabilities:
             proc = subprocess.run([bwrap, *bwrap_base_args(), "true"], capture_output=True, timeout=20,
                                   env={"PATH": "/usr/bin:/bin"})
             if proc.returncode != 0:
-                bwrap_error = "bwrap cannot create namespaces here: " + " ".join(proc.stderr.decode(errors="replace").split())[:200]
+                why = " ".join(proc.stderr.decode(errors="replace").split())[:200]
+                bwrap_error = "bwrap cannot create namespaces here: " + why
         except (OSError, subprocess.SubprocessError) as exc:
             bwrap_error = f"bwrap failed to start: {exc}"
         if bwrap_error:
@@ -104,28 +105,32 @@ def plan_protections(caps: Capabilities, failed_steps: dict[str, str] | None = N
     off_b = f"off because {caps.bwrap_error}"
     net_on = b or bool(netns)
     items = [
-        Protection("bubblewrap", b, "fork server runs in its own mount/pid/net/ipc/uts namespaces" if b else caps.bwrap_error),
+        Protection("bubblewrap", b, "fork server runs in its own mount/pid/net/ipc/uts namespaces" if b
+                   else caps.bwrap_error),
         Protection("network", net_on, "own network namespace: no interfaces but a down loopback" if net_on
                    else "no network namespace (only the seccomp socket filter blocks the network)"),
         Protection("pid-namespace", b, "candidates see only their sandbox; every leftover process is killed" if b
                    else "no pid namespace: leftovers are found as descendants of the subreaper server"),
         Protection("read-only-fs", b, "/ bound read-only, private tmpfs /tmp, fresh /proc and /dev" if b else off_b),
-        Protection("masked-secrets", b, f"{', '.join(MASKED_DIRS)} and /proc/1/environ masked, environment scrubbed" if b
-                   else "environment scrubbed, but home folders and /proc stay visible (bubblewrap missing)"),
+        Protection("masked-secrets", b, f"{', '.join(MASKED_DIRS)} and /proc/1/environ masked, environment scrubbed"
+                   if b else "environment scrubbed, but home folders and /proc stay visible (bubblewrap missing)"),
     ]
     uid_on = caps.root and "uid" not in failed
     items.append(Protection("uid-switch", uid_on, "candidates run as an unprivileged per-slot uid (RLIMIT_NPROC counts)"
                             if uid_on else failed.get("uid", "not root: cannot switch uid; RLIMIT_NPROC not applied")))
-    items.append(Protection("rlimits", True, "address space, CPU seconds, file size, open files (and processes with uid switch)"))
-    items.append(Protection("no_new_privs", True, "PR_SET_NO_NEW_PRIVS before any untrusted code"))
-    items.append(Protection("pdeathsig", True, "children get SIGKILL when the fork server dies; bwrap dies with the harness"))
-    items.append(Protection("subreaper", True, "setsid/double-fork escapees reparent to the fork server and are killed"))
+    items += [
+        Protection("rlimits", True,
+                   "address space, CPU seconds, file size, open files (and processes with uid switch)"),
+        Protection("no_new_privs", True, "PR_SET_NO_NEW_PRIVS before any untrusted code"),
+        Protection("pdeathsig", True, "children get SIGKILL when the fork server dies; bwrap dies with the harness"),
+        Protection("subreaper", True, "setsid/double-fork escapees reparent to the fork server and are killed")]
     sec_on = not caps.seccomp_error and "seccomp" not in failed
-    items.append(Protection("seccomp", sec_on, "denylist: ptrace, mount, unshare/setns, bpf, perf, keyctl, execve, non-AF_UNIX sockets..."
-                            if sec_on else (caps.seccomp_error or failed.get("seccomp", ""))))
+    items.append(Protection("seccomp", sec_on, "denylist: ptrace, mount, unshare/setns, bpf, perf, keyctl, execve, "
+                            "non-AF_UNIX sockets..." if sec_on else (caps.seccomp_error or failed.get("seccomp", ""))))
     ll_on = caps.landlock_abi >= 1 and "landlock" not in failed
     items.append(Protection("landlock", ll_on, f"ABI {caps.landlock_abi}: writes only in the child's tmp, no execve"
-                            + (", no TCP" if caps.landlock_abi >= 4 else "") + (", signals scoped" if caps.landlock_abi >= 6 else "")
+                            + (", no TCP" if caps.landlock_abi >= 4 else "")
+                            + (", signals scoped" if caps.landlock_abi >= 6 else "")
                             if ll_on else failed.get("landlock", "kernel has no Landlock")))
     return tuple(items)
 

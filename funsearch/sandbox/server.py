@@ -24,7 +24,8 @@ hooks. FUNSEARCH_SANDBOX_TRACE=1 in the harness's environment adds per-step timi
 ("trace", "trace_child"; see benchmarks/sandbox_overhead.py --trace).
 
 Protocol on fds 0/1 (frames from wire.py): requests {"op": "instances", "key"} + JSON payload,
-{"op": "eval", "key"} + candidate (child.command_payload: marshalled code, or source); {"op": "quit"}. Replies: one frame per eval.
+{"op": "eval", "key"} + candidate (child.command_payload: marshalled code, or source); {"op": "quit"}.
+Replies: one frame per eval.
 Run as: python -m funsearch.sandbox.server CONFIG_JSON
 """
 from __future__ import annotations
@@ -42,8 +43,16 @@ from funsearch.sandbox import native
 from funsearch.sandbox.limits import SandboxLimits
 from funsearch.sandbox.reaper import Reaper
 from funsearch.sandbox.server_setup import child_filters, import_problem, load_native, process_steps
-from funsearch.sandbox.spares import (ForkHooks, Spare, high_fd, kill_spare, libc_fork, reseed_random,
-                                      single_threaded, spare_trace)
+from funsearch.sandbox.spares import (
+    ForkHooks,
+    Spare,
+    high_fd,
+    kill_spare,
+    libc_fork,
+    reseed_random,
+    single_threaded,
+    spare_trace,
+)
 from funsearch.sandbox.supervise import Supervision, conclude, supervise
 from funsearch.sandbox.wire import decode_header, decode_strict, pack_frame, read_frame, read_frame_payload, write_all
 
@@ -89,7 +98,8 @@ class Server:
 
     def mark(self, name: str) -> None:
         if self.trace:
-            self.tr.append([name, time.perf_counter_ns(), time.process_time_ns(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt])
+            self.tr.append([name, time.perf_counter_ns(), time.process_time_ns(),
+                            resource.getrusage(resource.RUSAGE_SELF).ru_minflt])
 
     def fork(self, out_w: int, res_w: int, cmd_r: int, probe: bool = False):
         """Fork a child. Returns (pid, harden_self): in the child, `harden_self()` applies the hardening

@@ -1,1 +1,1 @@
-"""The search's state without Ray or I/O: the island program database, the share of samples per size, the run's bookkeeping (pure, seeded)."""
+"""The search without Ray or I/O: the island database, the share of samples per size, run bookkeeping (seeded)."""

@@ -65,7 +65,7 @@ def _draw(cdf: np.ndarray, u: float, taken: list[int]) -> int | None:
     if not left > 0:
         return None
     x = u * left
-    for j, start, size in sorted(zip(taken, starts, sizes)):
+    for _, start, size in sorted(zip(taken, starts, sizes)):
         if x >= start:
             x += size
     i = min(int(np.searchsorted(cdf, x, side="right")), len(cdf) - 1)

@@ -60,7 +60,8 @@ class _Tally:
 
     def _load(self, stats: Mapping[str, Mapping]) -> None:
         for k, v in stats.items():
-            self._stats[k] = SizeStats(int(v["samples"]), float(v["cost"]), float(v["improvement"]), int(v["improving"]))
+            self._stats[k] = SizeStats(int(v["samples"]), float(v["cost"]), float(v["improvement"]),
+                                       int(v["improving"]))
 
 
 class FixedShares(_Tally):

@@ -48,7 +48,8 @@ CREATE INDEX IF NOT EXISTS samples_model ON samples(model);
 """
 
 SAMPLE_COLUMNS = ("id", "island", "parent_ids", "model", "backend", "hardware", "prompt", "completion", "seed",
-                  "params", "prompt_tokens", "completion_tokens", "cached_tokens", "seconds", "busy_seconds", "finish_reason",
+                  "params", "prompt_tokens", "completion_tokens", "cached_tokens", "seconds", "busy_seconds",
+                  "finish_reason",
                   "failure", "message", "program_hash", "source", "measured_cost", "modelled_cost")
 EVAL_COLUMNS = ("sample_id", "program_hash", "valid", "score", "failure", "message", "per_instance", "metrics",
                 "seconds", "cpu_seconds", "measured_cost", "modelled_cost")

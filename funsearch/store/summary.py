@@ -19,7 +19,8 @@ FUNNEL_SQL = f"""
            COALESCE(SUM(COALESCE(e.valid, 0) = 1 AND s.failure IS NULL), 0) AS valid,
            COALESCE(SUM(s.failure = 'duplicate'), 0) AS duplicates,
            COALESCE(SUM(COALESCE(p.new_best, 0)), 0) AS new_best,
-           COALESCE(SUM(s.prompt_tokens), 0) AS prompt_tokens, COALESCE(SUM(s.completion_tokens), 0) AS completion_tokens,
+           COALESCE(SUM(s.prompt_tokens), 0) AS prompt_tokens,
+           COALESCE(SUM(s.completion_tokens), 0) AS completion_tokens,
            COALESCE(SUM(s.seconds), 0) AS seconds, COALESCE(SUM(s.measured_cost), 0) AS measured_cost,
            COALESCE(SUM(s.modelled_cost), 0) AS modelled_cost
     FROM samples s

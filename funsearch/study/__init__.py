@@ -1,1 +1,1 @@
-"""Studies over many runs: experiments, sweeps and their cells, budget curves, the posterior and adaptive choice, analysis, the report."""
+"""Studies over many runs: experiments, sweeps, budget curves, the posterior and adaptive choice, analysis, report."""

@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from funsearch.cost.budget import Budget, BudgetError, BudgetUnit
 from funsearch.config import first_error
+from funsearch.cost.budget import Budget, BudgetError, BudgetUnit
 
 BASELINES = ("best_of_n", "single_island", "random_mutation")
 SWEEP_UNITS = (BudgetUnit.DOLLARS, BudgetUnit.GPU_SECONDS, BudgetUnit.TOKENS, BudgetUnit.SAMPLES)

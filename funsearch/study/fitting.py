@@ -15,6 +15,7 @@ import numpy as np
 
 from funsearch.study.analysis import EVOLVE
 
+
 @dataclass(frozen=True)
 class Fit:
     """s(b) = a - c * (b / b_ref) ** -alpha, fitted to (budget, score) points.
@@ -131,7 +132,7 @@ def crossovers(problem: str, fits: dict[str, Fit], lo: float, hi: float, seed: i
     for i, first in enumerate(names):
         for second in names[i + 1:]:
             fa, fb = fits[first], fits[second]
-            for root in _roots(lambda b: fa(b) - fb(b), lo, hi):
+            for root in _roots(lambda b, fa=fa, fb=fb: fa(b) - fb(b), lo, hi):
                 after = first if fa(root * 1.01) > fb(root * 1.01) else second
                 found = []
                 if fa.has_uncertainty and fb.has_uncertainty:
@@ -148,7 +149,8 @@ def crossovers(problem: str, fits: dict[str, Fit], lo: float, hi: float, seed: i
 
 
 def fits_by_size(rows, problem: str) -> dict[str, Fit]:
-    """A saturating fit of score vs budget for each evolving size of `problem` (sizes that cannot be fitted left out)."""
+    """A saturating fit of score vs budget for each evolving size of `problem` (sizes that cannot be fitted are
+    left out)."""
     by_size = defaultdict(list)
     for r in rows:
         if r["problem"] == problem and r["mode"] == EVOLVE:

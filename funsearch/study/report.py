@@ -109,13 +109,12 @@ def _curve_lines(sweep_dir: Path, problem: str, prow: list[dict], log_x: bool) -
     score_points = {(p.mode, p.size, p.budget): p for p in analysis.curves(prow)}
     for p in metric_points:
         group = [r for r in prow if (r["mode"], r["size"], r["budget"]) == (p.mode, p.size, p.budget)]
-
-        def mean(k: str) -> float:
-            return sum(r[k] or 0 for r in group) / len(group)
+        mean = {k: sum(r[k] or 0 for r in group) / len(group) for k in ("samples", "valid_rate", "tokens",
+                                                                         "modelled_cost")}
         s = score_points.get((p.mode, p.size, p.budget))
         lines.append(f"| {p.mode} | {p.size} | {p.budget} | {_num(p.mean)} [{_num(p.lo)}, {_num(p.hi)}] | "
-                     f"{_num(s.mean if s else None, 6)} | {mean('samples'):.1f} | {mean('valid_rate'):.2f} | "
-                     f"{mean('tokens'):.0f} | {_num(mean('modelled_cost'), 3)} |")
+                     f"{_num(s.mean if s else None, 6)} | {mean['samples']:.1f} | {mean['valid_rate']:.2f} | "
+                     f"{mean['tokens']:.0f} | {_num(mean['modelled_cost'], 3)} |")
     return lines
 
 

