@@ -8,7 +8,7 @@ Worlds: a table of true mean scores per (size, budget), shaped like saturating c
 A run is one seed of one size to the largest budget; its curve is f_s(b) + sigma * (rho * z_run + sqrt(1 -
 rho^2) * z_b), seed-to-seed noise correlated along the run. Same noise for both: run k of size s in world w is
 the same curve whichever mode asks for it (the grid uses seeds 0..G-1 of every size; adaptive asks for seeds
-0, 1, 2, ... of the sizes it picks), and both are judged by the same posterior (funsearch/adaptive.py).
+0, 1, 2, ... of the sizes it picks), and both are judged by the same posterior (funsearch/study/adaptive.py).
 
 Protocol A (the grid's answer at the grid's confidence): grid = G seeds x sizes; its confidence C (the smallest
 over budgets of P(best size)) is the adaptive target; adaptive picks sizes until it reaches C (cap 3x the

@@ -2,6 +2,7 @@
 
 `funsearch run` builds it from its flags; sweeps build one per cell; the run
 store keeps it as RUN_DIR/config.json so `--resume` and `--replay` get the same run.
+Shared by cli/, orchestrator/ and study/, it sits at the top of the package.
 """
 from __future__ import annotations
 

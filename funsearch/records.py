@@ -1,12 +1,15 @@
 """Plain records shared across the package: failure classes and evaluation results.
 
-Pure Python, no I/O: imported by the pure core, the sandbox parent and the store.
+Pure Python, no I/O: imported by the pure core, the sandbox, the orchestrator and the store, so it lives at
+the top of the package rather than in any one of them.
 """
 from __future__ import annotations
 
 import enum
 import math
 from dataclasses import dataclass, field
+
+from funsearch.messages import one_line
 
 
 class FailureKind(str, enum.Enum):
@@ -96,8 +99,3 @@ class EvalResult:
             "cpu_seconds": round(self.cpu_seconds, 6),
         }
 
-
-def one_line(text: str, limit: int = 300) -> str:
-    """Collapse whitespace to one line and cut to `limit` characters (candidates control this text)."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

@@ -1,4 +1,4 @@
-"""funsearch.code: extraction from messy completions, renaming, normalisation."""
+"""program.extract and program.canonical: extraction from messy completions, renaming, normalisation."""
 import ast
 
 import pytest

@@ -1,4 +1,4 @@
-"""funsearch.database: islands, clusters, temperature sampling, resets, dedupe, serialisation."""
+"""search.database: islands, clusters, temperature sampling, resets, dedupe, serialisation."""
 import json
 import math
 import random

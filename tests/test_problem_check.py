@@ -1,4 +1,4 @@
-"""funsearch.problem_check: a good file passes; each hand-written defect gives exactly the expected one line."""
+"""problem.check: a good file passes; each hand-written defect gives exactly the expected one line."""
 from pathlib import Path
 
 import pytest

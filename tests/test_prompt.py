@@ -1,4 +1,4 @@
-"""funsearch.prompt: FunSearch-style prompts from parents."""
+"""program.prompt: FunSearch-style prompts from parents."""
 import ast
 
 import pytest

@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from funsearch.cli.output import describe, fail
+from funsearch.cli.output import fail
+from funsearch.messages import describe
 
 
 def run(

@@ -2,7 +2,7 @@
 
 For a sample with p prompt and c completion tokens the model predicts
   seconds = P(p) / u_p + D(p, c) / u_d
-where P and D are the prefill and decode times at utilisation 1 (funsearch.cost). That is linear in
+where P and D are the prefill and decode times at utilisation 1 (cost/roofline.py). That is linear in
 a = 1/u_p and b = 1/u_d, so the fit is least squares on relative errors: minimise
   sum_i ((a P_i + b D_i - s_i) / s_i)^2
 (relative, so long and short samples count alike; the acceptance test is "within 20 %").

@@ -1,6 +1,6 @@
-"""Hardware profiles and utilisation calibrations: the inputs of the roofline cost model (funsearch/cost.py).
+"""Hardware profiles and utilisation calibrations: the inputs of the roofline cost model (roofline.py).
 
-Pure but for `load_hardware`, which reads funsearch/data/hardware.toml. Profiles give each device kind's
+Pure but for `load_hardware`, which reads hardware.toml beside this module. Profiles give each device kind's
 peak FLOP/s, bandwidth, memory and price; a `Calibration` gives the fractions of peak a backend reaches
 (the documented defaults before any fit, see docs/cost-model.md).
 """

@@ -1,6 +1,7 @@
-"""Balancing proposals against evaluation: a fluid (queue-free) model of the two worker pools.
+"""The capacity planner behind `funsearch plan`: balancing proposals against evaluation with a fluid
+(queue-free) model of the two worker pools.
 
-An engine of size s makes r_s = batch / seconds samples per second (funsearch.cost). A fraction f of samples
+An engine of size s makes r_s = batch / seconds samples per second (roofline.py). A fraction f of samples
 reaches evaluation (the rest fail extraction or are duplicates), each costing e wall seconds on one core. With
 n_s engines and E evaluators:
   proposal rate  R = sum_s n_s r_s             evaluation capacity  C = E / (f e)

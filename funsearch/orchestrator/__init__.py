@@ -1,4 +1,4 @@
-"""The orchestrator: the only package that imports Ray. Actors in actors.py, the search loop in loop.py."""
+"""The orchestrator, the only package that imports Ray: actors, the proposer pool, the loop, run sessions, tasks."""
 from funsearch.orchestrator.session import RunSummary, run_search
 
 __all__ = ["run_search", "RunSummary"]

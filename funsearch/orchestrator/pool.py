@@ -154,7 +154,7 @@ class Pool:
         try:
             completions = ray.get(ref)
         except ray.exceptions.RayError as exc:
-            from funsearch.cli.output import describe
+            from funsearch.messages import describe
             slot = request.slot
             self.errors[slot] = self.errors.get(slot, 0) + 1
             if self.errors[slot] > self.MAX_CONSECUTIVE_ERRORS:

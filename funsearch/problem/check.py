@@ -17,9 +17,10 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from funsearch.messages import one_line
 from funsearch.problem.loader import Problem, ProblemError, import_problem_module, load_problem
 from funsearch.problem.markers import EVOLVE_ATTR, RUN_ATTR
-from funsearch.records import EvalResult, FailureKind, one_line
+from funsearch.records import EvalResult, FailureKind
 
 Evaluate = Callable[[Problem, str, str], EvalResult]
 

@@ -13,8 +13,9 @@ import json
 import sys
 import time
 
+from funsearch.messages import one_line
 from funsearch.problem.loader import Problem, ProblemError
-from funsearch.records import EvalResult, FailureKind, InstanceOutcome, one_line
+from funsearch.records import EvalResult, FailureKind, InstanceOutcome
 from funsearch.sandbox.client import ForkServer, SandboxError, ServerDied
 from funsearch.sandbox.limits import SandboxLimits
 from funsearch.sandbox.outcome import RawOutcome, interpret

@@ -9,8 +9,8 @@ import ast
 import hashlib
 import re
 
+from funsearch.messages import one_line
 from funsearch.program.units import Unit, parse_units
-from funsearch.records import one_line
 
 
 def renamed(unit: Unit, renames: dict[str, str], strip_decorators: bool) -> str:

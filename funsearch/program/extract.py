@@ -12,9 +12,10 @@ import ast
 import re
 from dataclasses import dataclass
 
+from funsearch.messages import one_line
 from funsearch.program.canonical import renamed
 from funsearch.program.units import Unit, parse_units, segments
-from funsearch.records import FailureKind, one_line
+from funsearch.records import FailureKind
 
 _RANK = {FailureKind.NO_CODE: 0, FailureKind.SYNTAX_ERROR: 1, FailureKind.WRONG_SIGNATURE: 2}
 

@@ -4,7 +4,7 @@ The prompt is the problem's preamble (module docstring and imports), then the k 
 ascending score renamed `<name>_v0` .. `<name>_v{k-1}` (v1 onwards documented as "Improved
 version of `<name>_v{i-1}`."), then the header `def <name>_v{k}<signature>:` with its
 docstring, so that a completion-mode model continues with the body. Renaming is AST-based
-(funsearch.code.rename_function): strings and comments that mention the name are untouched.
+(canonical.rename_function): strings and comments that mention the name are untouched.
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def stop_sequences() -> tuple[str, ...]:
     Trade-off: "\\ndef " stops at the first top-level `def` after the body, so a helper written
     after the function is cut off (and a call to it fails at run time). Nested helpers
     (indented `def`) survive. Without it a small model writes function after function until
-    max_tokens (offline-models.md §4: about 18 s per sample on the 0.5B model instead of 4 s),
+    max_tokens (measured on this 2-core machine: about 18 s per sample on the 0.5B model instead of 4 s),
     so we keep it; chat mode (`chat_messages`) is the way to get helpers.
     """
     return ("\ndef ", "\nclass ", "\nif __name__", "\n```", "\nprint(")
@@ -63,7 +63,7 @@ def chat_messages(view: PromptView, parents: Sequence[str]) -> list[dict[str, st
     """Chat-backend variant: the same listing in a ```python block and a request for `<name>_v{k}`.
 
     Use it without stop sequences: a reply may start with prose before the block, and
-    funsearch.code.extract_function copes with prose, fences and helpers.
+    extract.extract_function copes with prose, fences and helpers.
     """
     k = len(parents)
     name = f"{view.function_name}_v{k}"

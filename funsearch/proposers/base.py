@@ -1,7 +1,7 @@
 """The protocol every proposer backend implements, and the usage it reports.
 
 A backend turns a prompt into completions and reports what that cost in tokens
-and seconds; pricing happens centrally (funsearch.cost / funsearch.budget).
+and seconds; pricing happens centrally (cost/roofline.py, cost/budget.py).
 """
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
+from funsearch.messages import one_line
 from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage, merged_stop
-from funsearch.records import one_line
 from funsearch.weights.registry import ModelSpec
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})

@@ -20,7 +20,7 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from funsearch.records import one_line
+from funsearch.messages import one_line
 from funsearch.sandbox.wire import encode_solution
 
 RESULT_FD = 3

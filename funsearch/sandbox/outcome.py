@@ -7,7 +7,8 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from funsearch.records import FailureKind, one_line
+from funsearch.messages import one_line
+from funsearch.records import FailureKind
 from funsearch.sandbox.child import END_LINE
 from funsearch.sandbox.limits import SandboxLimits
 from funsearch.sandbox.wire import WireError, decode_strict

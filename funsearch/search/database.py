@@ -8,7 +8,7 @@ samples; within a cluster shorter programs are preferred (softmax of minus the m
 normalised length). Every `reset_period` registered samples the weaker half of the islands is
 emptied and reseeded with the best program of a random surviving island.
 
-Speed: the per-island structures (funsearch/islands.py) cache cumulative sampling weights, so
+Speed: the per-island structures (islands.py) cache cumulative sampling weights, so
 registering is O(1) amortised and sampling a binary search; T is piecewise constant over
 `temperature_steps` steps per period so that the cache is rebuilt only when T moves to its next step.
 """
@@ -71,11 +71,11 @@ class ProgramRecord:
     Attributes:
       id: position in registration order (0, 1, ...).
       source: the program (module-level code defining the evolved function).
-      hash: funsearch.code.program_hash of the source (dedupe key).
+      hash: program.canonical.program_hash of the source (dedupe key).
       score: the training score (higher is better).
       signature: per-instance scores; programs with equal signatures share a cluster.
       island: the island it was registered on; None for a program registered on every island (the baseline).
-      length: funsearch.code.body_length of the source (shorter is preferred within a cluster).
+      length: program.canonical.body_length of the source (shorter is preferred within a cluster).
       sample_id: the orchestrator's id of the sample that produced it, if any.
       meta: free JSON-able annotations (model, parents, ...); not compared.
     """

@@ -4,7 +4,7 @@ Each island keeps its cluster scores, and each cluster its program lengths, in g
 (`_Grow`) with the cumulative sampling weights cached (`_cumulative`). Registering appends (O(1)
 amortised); sampling extends the cache for new entries and draws by binary search (`_draw`). The cache
 is rebuilt (O(clusters), vectorised) only when the island's score range changes or the temperature
-moves to its next step. The sampling rules themselves are described in funsearch/database.py.
+moves to its next step. The sampling rules themselves are described in database.py.
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """`funsearch sweep`: run an experiment's cells (resumably) and keep SWEEP_DIR/results.csv current.
 
-A cell is one run: (problem, size, mode, seed) to the largest budget (funsearch/sweep_cells.py). Every smaller
-budget is read from the run's ledger (funsearch/checkpoints.py), so one long run per cell yields the whole curve.
+A cell is one run: (problem, size, mode, seed) to the largest budget (cells.py). Every smaller budget is read
+from the run's ledger rows (budget_curves.py), so one long run per cell yields the whole curve.
 Modes: evolve (the search itself), best_of_n, single_island and random_mutation (the baselines).
-`--adaptive` chooses which evolve cells to run (funsearch/sweep_adaptive.py, funsearch/adaptive.py).
+`--adaptive` chooses which evolve cells to run (adaptive_sweep.py, adaptive.py); `--parallel` runs cells as
+Ray tasks (orchestrator/tasks.py).
 
 Layout:  SWEEP_DIR/experiment.json   the validated experiment
          SWEEP_DIR/cells/<key>/      one run directory per cell (run.sqlite, config.json, cell.json, log.txt)
@@ -117,7 +118,7 @@ class Sweep:
                      address=self.address, echo=self.echo)
 
     def run_adaptive(self) -> None:
-        """Baselines as in the grid; then, per problem, evolve runs chosen one at a time (sweep_adaptive)."""
+        """Baselines as in the grid; then, per problem, evolve runs chosen one at a time (adaptive_sweep.py)."""
         from funsearch.study.adaptive_sweep import run_adaptive
 
         run_adaptive(self)
