@@ -1,4 +1,4 @@
-"""A stand-in for funsearch.models.ModelSpec with just what the cost model reads (funsearch.cost.ModelLike)."""
+"""A stand-in for weights.registry.ModelSpec with just what the cost model reads (cost.roofline.ModelLike)."""
 from dataclasses import dataclass, field
 
 

@@ -44,7 +44,7 @@ def new_problem(
 
 
 def _limits(timeout: float):
-    from funsearch.problem.evaluator import SandboxLimits
+    from funsearch.sandbox.limits import SandboxLimits
 
     base = SandboxLimits()
     changes = {f: timeout for f in ("wall_seconds", "cpu_seconds") if hasattr(base, f)}

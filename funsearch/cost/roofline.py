@@ -32,7 +32,7 @@ KV_BYTES = 2.0                 # f16/bf16 KV cache, the default of both vLLM and
 
 
 class ModelLike(Protocol):
-    """What the cost model reads from a model spec (funsearch.models.ModelSpec satisfies it)."""
+    """What the cost model reads from a model spec (weights.registry.ModelSpec satisfies it)."""
 
     @property
     def name(self) -> str: ...

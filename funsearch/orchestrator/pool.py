@@ -73,13 +73,14 @@ class Pool:
         self.ready_at: dict[int, float] = {}      # backoff: slot unusable before this monotonic time
         self.dead: set[int] = set()               # slots given up on
         self.sent_at: dict = {}                   # ref -> monotonic time it was sent
+        self.actors: list = []                    # ProposerActors, one per slot (start)
+        self.nodes: list[str] = []                # the node each actor runs on (start)
 
     def size(self) -> int:
         return len(self.slots)
 
     def start(self) -> None:
         options = self._backend_options()
-        self.actors = []
         for size in self.slots:
             resources = {"num_cpus": 1, "resources": dict(self.cfg.proposer_resources)}
             if self.backend == "vllm":
