@@ -28,6 +28,8 @@ class FailureKind(str, enum.Enum):
     INVALID_SOLUTION = "invalid_solution"  # the trusted score() rejected the solution
     SANDBOX_ERROR = "sandbox_error"        # the harness could not run the candidate (not its fault)
     PROPOSER_ERROR = "proposer_error"      # the model call failed (server down, actor crashed, hung past its timeout)
+    NOOP = "noop"                          # new text, but the same outputs as a parent on the probe instances
+    CASCADE_STOP = "cascade_stop"          # valid on the probe instances but clearly worse than its parents there
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class InstanceOutcome:
       failure: failure class, or None on success.
       message: one line (at most a few hundred characters) explaining a failure.
       seconds: wall seconds the sandbox child spent on this instance.
+      fingerprint: hash of the raw solution (16 hex digits; "" when the instance failed): equal fingerprints
+        mean equal outputs, so a program whose fingerprints equal its parent's behaves like it.
     """
 
     name: str
@@ -47,6 +51,7 @@ class InstanceOutcome:
     failure: FailureKind | None = None
     message: str = ""
     seconds: float = 0.0
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,11 @@ class EvalResult:
     metrics: dict[str, float] = field(default_factory=dict)
 
     @property
+    def fingerprints(self) -> tuple[str, ...]:
+        """Per-instance output fingerprints ("" where an instance failed): the program's observed behaviour."""
+        return tuple(o.fingerprint for o in self.per_instance)
+
+    @property
     def signature(self) -> tuple[float, ...]:
         """Per-instance scores: the database clusters programs by this."""
         return tuple(float(o.score) for o in self.per_instance if o.score is not None)
@@ -92,7 +102,7 @@ class EvalResult:
             "per_instance": [
                 {"name": o.name, "score": o.score,
                  "error": None if o.failure is None else {"kind": o.failure.value, "message": o.message},
-                 "seconds": round(o.seconds, 6)}
+                 "seconds": round(o.seconds, 6), "fingerprint": o.fingerprint}
                 for o in self.per_instance
             ],
             "seconds": round(self.seconds, 6),

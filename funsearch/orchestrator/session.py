@@ -63,7 +63,8 @@ def eval_from_row(row: dict) -> EvalResult:
     outcomes = tuple(
         InstanceOutcome(name=str(o["name"]), score=o["score"],
                         failure=FailureKind(o["error"]["kind"]) if o.get("error") else None,
-                        message=(o.get("error") or {}).get("message", ""), seconds=o.get("seconds", 0.0))
+                        message=(o.get("error") or {}).get("message", ""), seconds=o.get("seconds", 0.0),
+                        fingerprint=o.get("fingerprint", ""))
         for o in row["per_instance"] or [])
     return EvalResult(valid=bool(row["valid"]), score=row["score"], per_instance=outcomes,
                       failure=FailureKind(row["failure"]) if row["failure"] else None,

@@ -12,8 +12,10 @@ import hashlib
 import json
 import sys
 import time
+from dataclasses import replace
 
 from funsearch.messages import one_line
+from funsearch.problem.cascade import CascadeRule
 from funsearch.problem.loader import Problem, ProblemError
 from funsearch.records import EvalResult, FailureKind, InstanceOutcome
 from funsearch.sandbox.client import ForkServer, SandboxError, ServerDied
@@ -52,6 +54,12 @@ def _select(problem: Problem, split: str | None, instances: list[dict] | None) -
     return "split:" + name, problem.load_split(name)
 
 
+def fingerprint(solution) -> str:
+    """16 hex digits identifying a decoded solution (canonical JSON): equal outputs, equal fingerprints."""
+    text = json.dumps(solution, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def score_outcomes(problem: Problem, instances: list[dict], raws: list[RawOutcome], seconds: float,
                    cpu_seconds: float) -> EvalResult:
     """Trusted scoring of decoded solutions; the first failure decides the result's failure class."""
@@ -67,7 +75,7 @@ def score_outcomes(problem: Problem, instances: list[dict], raws: list[RawOutcom
             outcomes.append(InstanceOutcome(name, None, FailureKind.INVALID_SOLUTION,
                                             one_line(f"{type(exc).__name__}: {exc}"), raw.seconds))
             continue
-        outcomes.append(InstanceOutcome(name, value, None, "", raw.seconds))
+        outcomes.append(InstanceOutcome(name, value, None, "", raw.seconds, fingerprint(raw.solution)))
         scores.append(value)
         solutions.append(raw.solution)
     first = next((o for o in outcomes if o.failure is not None), None)
@@ -108,16 +116,43 @@ class Evaluator:
         return self._server.restarts
 
     def evaluate(self, candidate_source: str, split: str | None = None,
-                 instances: list[dict] | None = None) -> EvalResult:
+                 instances: list[dict] | None = None, cascade: CascadeRule | None = None) -> EvalResult:
         """Run the candidate on a split (default: the problem's train split) or on given instances,
-        in a sandbox child; score the returned solutions here. Never raises for candidate faults."""
+        in a sandbox child; score the returned solutions here. Never raises for candidate faults.
+
+        With a `cascade` rule the first `cascade.probe` instances run first, and the candidate stops there
+        as NOOP or CASCADE_STOP when the rule says so (funsearch/problem/cascade.py); otherwise the result
+        equals that of a one-stage evaluation."""
         start = time.perf_counter()
         early = check_source(candidate_source, self.problem.function_name)
         if early is not None:
             return early
         key, chosen = _select(self.problem, split, instances)
+        if cascade is None or not cascade.stages(len(chosen)):
+            stage = self._stage(key, chosen, candidate_source)
+            if isinstance(stage, EvalResult):
+                return stage
+            return score_outcomes(self.problem, chosen, stage[0], time.perf_counter() - start, stage[1])
+        k = cascade.probe
+        first = self._stage(f"{key}[:{k}]", chosen[:k], candidate_source)
+        if isinstance(first, EvalResult):
+            return first
+        probe = score_outcomes(self.problem, chosen[:k], first[0], time.perf_counter() - start, first[1])
+        verdict = cascade.verdict(probe)
+        if not probe.valid or verdict is not None:
+            kind, message = verdict or (probe.failure, probe.message)
+            return replace(probe, valid=False, score=None, failure=kind, message=message, metrics={})
+        rest = self._stage(f"{key}[{k}:]", chosen[k:], candidate_source)
+        if isinstance(rest, EvalResult):
+            return replace(rest, cpu_seconds=rest.cpu_seconds + first[1], seconds=time.perf_counter() - start)
+        return score_outcomes(self.problem, chosen, first[0] + rest[0], time.perf_counter() - start,
+                              first[1] + rest[1])
+
+    def _stage(self, key: str, chosen: list[dict], source: str) -> tuple[list[RawOutcome], float] | EvalResult:
+        """Raw outcomes and child CPU seconds of one sandboxed run, or the failed result when the sandbox broke."""
+        start = time.perf_counter()
         try:
-            reply = self._server.run(key, chosen, candidate_source)
+            reply = self._server.run(key, chosen, source)
         except ServerDied as exc:
             return EvalResult.failed(FailureKind.CRASH, f"the fork server died during the evaluation ({exc}); "
                                      "it is restarted for the next candidate", time.perf_counter() - start)
@@ -125,7 +160,7 @@ class Evaluator:
             return EvalResult.failed(FailureKind.SANDBOX_ERROR, str(exc), time.perf_counter() - start)
         raws = interpret(reply.results, len(chosen), reply.exit_code, reply.timed_out, reply.overflow,
                          reply.cpu_seconds, reply.stdout, self.limits)
-        return score_outcomes(self.problem, chosen, raws, time.perf_counter() - start, reply.cpu_seconds)
+        return raws, reply.cpu_seconds
 
     def close(self) -> None:
         self._server.stop()
