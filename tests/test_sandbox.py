@@ -96,6 +96,18 @@ def test_interpret_maps_every_ending_to_its_failure_class(results, exit_code, ti
     assert all(len(o.message) <= 300 for o in out)
 
 
+def test_instances_after_the_failed_one_name_it_one_based():
+    # the first instance fails in its own record: the later ones name instance 1 (of 3), not instance 2
+    out = _interp(b'{"i":0,"t":0,"err":"runtime_error","msg":"ValueError: boom"}\n', n=3)
+    assert [o.message for o in out] == ["ValueError: boom", "not run: instance 1 of 3 failed first",
+                                        "not run: instance 1 of 3 failed first"]
+    assert all(o.failure is FailureKind.RUNTIME_ERROR for o in out)
+    # the second one is cut off at the deadline: it carries the reason, the third names it
+    out = _interp(b'{"i":0,"t":0,"s":[1]}\n', n=3, exit_code=-signal.SIGKILL, timed_out=True)
+    assert out[0].failure is None and out[1].failure is FailureKind.TIMEOUT and "wall time" in out[1].message
+    assert out[2].message == "not run: instance 2 of 3 failed first"
+
+
 def test_interpret_flags_overflow():
     assert _interp(b"", overflow=True)[0].failure is FailureKind.OUTPUT_TOO_LARGE
 

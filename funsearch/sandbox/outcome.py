@@ -90,7 +90,7 @@ def interpret(results: bytes, n: int, exit_code: int, timed_out: bool, overflow:
         if "err" in record:
             kind = _CHILD_KINDS.get(record.get("err"), FailureKind.BAD_OUTPUT)
             outcomes.append(RawOutcome(failure=kind, message=one_line(str(record.get("msg", ""))), seconds=seconds))
-            stop = (kind, f"not run: instance {len(outcomes) - 1} failed first")
+            stop = (kind, "")
             break
         if "s" not in record:
             stop = (FailureKind.BAD_OUTPUT, f"result record {len(outcomes)} has no solution")
@@ -102,8 +102,15 @@ def interpret(results: bytes, n: int, exit_code: int, timed_out: bool, overflow:
         else:
             stop = _ending(exit_code, timed_out, overflow, cpu, stdout, limits)
     if stop is not None:
-        first_missing = len(outcomes)
+        # the failed instance: the last record when it was an error record, else the first one missing (which
+        # carries the reason); every later one names it
+        failed = len(outcomes) - 1 if outcomes and outcomes[-1].failure is not None else len(outcomes)
         while len(outcomes) < n:
-            message = stop[1] if len(outcomes) == first_missing else f"not run: instance {first_missing} failed first"
+            message = stop[1] if len(outcomes) == failed else not_run(failed, n)
             outcomes.append(RawOutcome(failure=stop[0], message=one_line(message)))
     return outcomes
+
+
+def not_run(failed: int, n: int) -> str:
+    """The message of an instance after the failed one (`failed`: its 0-based position; said 1-based, of n)."""
+    return f"not run: instance {failed + 1} of {n} failed first"
