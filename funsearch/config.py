@@ -60,6 +60,19 @@ class RunConfig(BaseModel):
     proposer_backoff: float = Field(2.0, gt=0, description="seconds before retrying a failed proposer; doubles per "
                                                            "consecutive failure (cap 60 s); 6 in a row retire it")
     checkpoint_every: int = Field(50, ge=1, description="registered samples between database checkpoints")
+    prompt: Literal["classic", "edit", "idea", "mix"] | None = Field(
+        None, description="prompt strategy (funsearch/program/strategies.py): classic (FunSearch), edit (pre-written "
+                          "up to a random line of the best parent, then '# Improvement:'), idea (EoH-style operator "
+                          "and a stated idea first), mix (edit or idea per sample); default: each size's own "
+                          "(models/*.toml `prompt`)")
+    steer: bool = Field(True, description="after a copy or no-op, the island's next prompt samples hotter "
+                                          "(+0.2 per repeat, up to +0.6)")
+    cascade_probe: int = Field(3, ge=0, description="probe instances evaluated first; a program with a parent's "
+                                                    "outputs there (no-op) or clearly worse stops early (0: off)")
+    cascade_margin: float = Field(0.1, description="stop after the probe when the probe mean is below the worst "
+                                                   "parent's by more than this fraction (negative: only no-ops stop)")
+    parent_helpers: bool = Field(True, description="a program that calls <name>_vK gets parent K as a helper")
+    heldout: bool = Field(True, description="at the end, evaluate the best program on every other split")
     mode: Literal["evolve", "best_of_n", "random_mutation"] = Field(
         "evolve", description="evolve (FunSearch); best_of_n (always prompt from the seed); random_mutation (no LLM)")
 

@@ -20,7 +20,7 @@ SCRIPT = ROOT / "tests" / "data" / "bin_packing_completions.json"
 
 def scripted(**overrides):
     fields = dict(problem=str(PROBLEM), backend="scripted", scripted_file=str(SCRIPT), samples=10, seed=3,
-                  islands=2, eval_timeout=5.0)
+                  islands=2, eval_timeout=5.0, cascade_probe=0)  # the classic loop (the cascade is tested below)
     fields.update(overrides)
     return make_config(**fields)
 
@@ -38,6 +38,33 @@ def first_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("runs") / "first"
     summary = run_search(scripted(), run_dir, echo=lambda line: None)
     return run_dir, summary
+
+
+def test_the_cascade_classifies_no_ops_and_evaluates_the_rest_in_full(tmp_path):
+    run_dir = tmp_path / "cascade"
+    summary = run_search(scripted(cascade_probe=3), run_dir, echo=lambda line: None)
+    samples, programs, evaluations = rows(run_dir)
+    classes = [s["failure"] for s in samples]
+    # -residual**2 and -r + 100 * (r == 0) choose exactly the bins best fit chooses: no-ops of their parent
+    assert classes[1] == "noop" and classes[7] == "noop"
+    assert classes[6] == "duplicate" and classes[2:6] == ["no_code", "syntax_error", "wrong_signature",
+                                                          "runtime_error"]
+    by_id = {e["sample_id"]: e for e in evaluations}
+    assert len(by_id[1]["per_instance"]) == 3 and len(by_id[9]["per_instance"]) == 20  # probe only / full split
+    assert {p["sample_id"] for p in programs} == {0, 9}
+    assert set(summary.heldout) == {"or2", "or3", "or4", "weibull_5k"} and all(
+        h["valid"] for h in summary.heldout.values())
+    # copy steering: after a copy or no-op, a later prompt of that island samples hotter than the base 0.8
+    temperatures = [s["params"]["temperature"] for s in samples]
+    assert temperatures[0] == 0.8 and max(temperatures) > 0.8
+    repeats = {s["island"] for s in samples if s["failure"] in ("noop", "duplicate")}
+    assert all(s["island"] in repeats for s in samples if s["params"]["temperature"] > 0.8)
+
+
+def test_without_steering_every_prompt_keeps_the_base_temperature(tmp_path):
+    run_search(scripted(cascade_probe=3, steer=False), tmp_path / "plain", echo=lambda line: None)
+    samples, _, _ = rows(tmp_path / "plain")
+    assert {s["params"]["temperature"] for s in samples} == {0.8}
 
 
 def test_every_sample_is_recorded_with_its_class(first_run):

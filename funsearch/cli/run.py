@@ -29,7 +29,8 @@ def run(
     backend: str = typer.Option("llamacpp", "--backend", help="llamacpp | openai | vllm | scripted"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server (backend openai)"),
     api_key_env: Optional[str] = typer.Option(None, "--api-key-env", help="env var with the API key"),
-    scripted: Optional[str] = typer.Option(None, "--scripted", help="JSON list of completions (backend scripted)"),
+    scripted: Optional[str] = typer.Option(None, "--scripted", "--scripted-file",
+                                           help="JSON file: a list of completions (backend scripted)"),
     pool_counts: Optional[str] = typer.Option(None, "--pool-counts", help="actors per size, e.g. 1,2"),
     pool_policy: str = typer.Option("fixed", "--pool-policy", help="fixed | bandit"),
     evaluators: int = typer.Option(1, "--evaluators"),
@@ -40,6 +41,18 @@ def run(
     eval_timeout: float = typer.Option(10.0, "--eval-timeout"),
     split: Optional[str] = typer.Option(None, "--split", help="split to evolve on (default TRAIN_SPLIT)"),
     mode: str = typer.Option("evolve", "--mode", help="evolve | best_of_n | random_mutation"),
+    prompt: Optional[str] = typer.Option(None, "--prompt",
+                                         help="classic | edit | idea | mix (default: each size's own, models/*.toml)"),
+    steer: bool = typer.Option(True, "--steer/--no-steer", help="sample hotter on an island after a copy"),
+    cascade_probe: int = typer.Option(3, "--cascade-probe",
+                                      help="probe instances evaluated first (no-ops and clear losers stop; 0: off)"),
+    cascade_margin: float = typer.Option(0.1, "--cascade-margin",
+                                                   help="stop when the probe mean is this fraction below the worst "
+                                                        "parent's (negative: only no-ops stop)"),
+    parent_helpers: bool = typer.Option(True, "--parent-helpers/--no-parent-helpers",
+                                        help="a program calling <name>_vK gets parent K as a helper"),
+    heldout: bool = typer.Option(True, "--heldout/--no-heldout",
+                                 help="evaluate the best program on the problem's other splits at the end"),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto | ray://host:port"),
     out: Path = typer.Option(Path("runs"), "--out", help="parent folder of run directories"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue a stopped run"),
@@ -66,6 +79,10 @@ def run(
         metrics = "  ".join(f"{k}={v:.4g}" for k, v in summary.best_metrics.items())
         typer.echo(f"best score {summary.best_score:.6g}  {metrics}")
         typer.echo(summary.best_source or "")
+    for split, got in summary.heldout.items():
+        shown = "  ".join(f"{k}={v:.4g}" for k, v in got["metrics"].items()) if got["valid"] else \
+            f"invalid ({got['failure']}): {got['message']}"
+        typer.echo(f"held out {split}: {shown}")
 
 
 def _start(flags: dict, out: Path, resume: Path | None, replay: Path | None):

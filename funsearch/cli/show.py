@@ -28,8 +28,18 @@ def render(info: dict) -> str:
         tpv = "-" if r["tokens_per_valid"] is None else f"{r['tokens_per_valid']:.0f}"
         spv = "-" if r["seconds_per_valid"] is None else f"{r['seconds_per_valid']:.1f}"
         lines.append(f"  {r['model']:>8}: {r['samples']} > {r['extracted']} > {r['compiles']} > {r['runs']} > "
-                     f"{r['valid']} > {r['new_best']}  (dup {r['duplicates']})  | {tpv} tok, {spv} s"
+                     f"{r['valid']} > {r['new_best']}  (dup {r['duplicates']}: {r.get('copies', 0)} copies of a "
+                     f"parent; no-op {r.get('noops', 0)}, cascade stops {r.get('cascade_stops', 0)})"
+                     f"  | {tpv} tok, {spv} s"
                      f"  | tokens {r['prompt_tokens']}+{r['completion_tokens']}, {r['seconds'] or 0:.1f} s")
+    if len(info.get("strategies") or []) > 1 or any(r["strategy"] != "classic" for r in info.get("strategies") or []):
+        lines.append("prompt strategies: " + ", ".join(
+            f"{r['strategy']} {r['samples']} samples > {r['valid']} valid > {r['new_best']} new best "
+            f"(dup {r['duplicates']}, no-op {r['noops']})" for r in info["strategies"]))
+    st = info.get("staleness")
+    if st:
+        lines.append(f"staleness (programs registered on the island while a sample was out): mean {st['mean']:.2f}, "
+                     f"median {st['p50']}, p90 {st['p90']}, max {st['max']}, zero for {100 * st['zero_fraction']:.0f}%")
     ev = info["evaluations"]
     lines.append(f"evaluations: {ev['n']}, {ev['seconds'] or 0:.2f} s wall, {ev['cpu_seconds'] or 0:.2f} CPU-s")
     ledger = info.get("ledger") or {}
@@ -47,9 +57,21 @@ def render(info: dict) -> str:
     stats = (info.get("pool") or {}).get("stats")
     if stats:
         lines.append("pool: " + json.dumps(stats, default=str))
+    lines += _heldout(info.get("heldout"))
     if info["best"]:
         lines += ["", info["best"]["source"]]
     return "\n".join(lines)
+
+
+def _heldout(heldout: dict | None) -> list[str]:
+    """The best program on the train split and on every held-out split."""
+    if not heldout:
+        return []
+    out = [f"best program, train ({heldout['train_split']}): {_metrics(heldout.get('train'))}"]
+    for split, got in heldout["splits"].items():
+        shown = _metrics(got["metrics"]) if got["valid"] else f"invalid ({got['failure']}): {got['message']}"
+        out.append(f"  held out {split}: {shown}")
+    return out
 
 
 def _metrics(metrics) -> str:

@@ -55,8 +55,8 @@ class EvaluatorActor:
         limits = SandboxLimits(wall_seconds=timeout, memory_mb=memory_mb)
         self.evaluator = Evaluator(self.problem, limits, slot=slot)
 
-    def evaluate(self, source: str, split: str | None) -> EvalResult:
-        return self.evaluator.evaluate(source, split=split)
+    def evaluate(self, source: str, split: str | None, cascade=None) -> EvalResult:
+        return self.evaluator.evaluate(source, split=split, cascade=cascade)
 
     def node(self) -> str:
         return ray.get_runtime_context().get_node_id()
@@ -67,25 +67,37 @@ class EvaluatorActor:
 
 @ray.remote(num_cpus=0)
 class DatabaseActor:
-    """The island program database and the prompt builder."""
+    """The island program database, the copy steering and the prompt planner."""
 
-    def __init__(self, view, db_config, seed: int, snapshot: dict | None, baseline: str):
+    def __init__(self, view, db_config, seed: int, snapshot: dict | None, baseline: str, steer: bool = True):
+        from funsearch.program.canonical import program_hash
         from funsearch.search.database import ProgramDatabase
+        from funsearch.search.steering import Steering
 
-        self.view = view
-        self.baseline = baseline
+        self.view, self.seed = view, seed
+        self.baseline, self.baseline_hash = baseline, program_hash(baseline)
         self.db = ProgramDatabase.from_dict(snapshot) if snapshot else ProgramDatabase(db_config, seed)
+        self.steering = Steering.from_dict((snapshot or {}).get("steering"), enabled=steer)
 
-    def sample_prompt(self, best_of_n: bool) -> tuple[int, list[int], str, str]:
-        """Draw parents and build the prompt: (island, parent ids, prompt, the header it ends with)."""
-        from funsearch.program.prompt import build_prompt, completion_header
+    def sample_prompt(self, strategy: str, best_of_n: bool, sample_id: int, temperature: float):
+        """Draw parents and plan the prompt (a search.sampling.PromptDraw)."""
+        from funsearch.program.strategies import plan_prompt
+        from funsearch.search.sampling import PromptDraw, draw_rng
 
         if best_of_n:  # no evolution: every prompt shows only the seed program
-            island, ids, sources = 0, [0], [self.baseline]
+            island, parents = 0, ()
+            ids, hashes, sources = (0,), (self.baseline_hash,), (self.baseline,)
         else:
             request = self.db.sample()
-            island, ids, sources = request.island, [p.id for p in request.parents], [p.source for p in request.parents]
-        return island, ids, build_prompt(self.view, sources), completion_header(self.view, len(sources))
+            island, parents = request.island, request.parents
+            ids, hashes, sources = (tuple(p.id for p in parents), tuple(p.hash for p in parents),
+                                    tuple(p.source for p in parents))
+        plan = plan_prompt(strategy, self.view, sources, draw_rng(self.seed, sample_id))
+        return PromptDraw(island, ids, hashes, sources, plan, self.steering.temperature(temperature, island))
+
+    def note(self, island: int, outcome: str) -> None:
+        """Steering: one registered sample's outcome on `island` ("copy", "noop" or anything else)."""
+        self.steering.note(island, outcome)
 
     def register(self, source: str, signature: tuple, score: float, island: int | None, meta: dict):
         best_before = self.best()
@@ -94,7 +106,7 @@ class DatabaseActor:
         return record.id, new_best
 
     def snapshot(self) -> dict:
-        return self.db.to_dict()
+        return {**self.db.to_dict(), "steering": self.steering.to_dict()}
 
     def best(self):
         try:

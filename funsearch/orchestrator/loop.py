@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import deque
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -19,13 +19,15 @@ import ray
 
 from funsearch.config import RunConfig
 from funsearch.orchestrator.accounts import Accounts
-from funsearch.orchestrator.actors import DatabaseActor, EvaluatorActor
+from funsearch.orchestrator.actors import DatabaseActor
+from funsearch.orchestrator.evaluations import Evaluations
 from funsearch.orchestrator.pool import Pool
 from funsearch.orchestrator.rows import evaluation_row, sample_row
 from funsearch.problem.loader import Problem
 from funsearch.proposers.base import Completion, SamplingParams
 from funsearch.records import EvalResult, FailureKind
 from funsearch.search import bookkeeping
+from funsearch.search.sampling import PromptDraw, copy_kind, read_completion
 from funsearch.store.run_store import RunStore
 
 REGISTERED = EvalResult.failed(FailureKind.DUPLICATE, "already registered")
@@ -45,14 +47,12 @@ class SearchLoop:
         self.next_sample = 0
         self.next_register = 0
         self.outcomes: dict[int, dict] = {}          # sample id -> sample row (awaiting registration)
-        self.eval_by_hash: dict[str, EvalResult | None] = {}  # None: evaluation in flight
+        self.draws: dict[int, PromptDraw] = {}       # sample id -> the prompt draw it answers (until registered)
+        self.evals = Evaluations(cfg, str(problem.path), self.split)
         self.registered_hashes: set[str] = set()
-        self.eval_queue: deque[tuple[str, str]] = deque()    # (hash, source) waiting for a free evaluator
+        self.island_programs: dict[int, int] = {}    # island -> programs registered there (staleness)
         self.stop_reason = ""
         self.db = None                                       # the DatabaseActor (start_actors)
-        self.evaluators: list = []                           # EvaluatorActors, one per slot (start_actors)
-        self.idle_evaluators: list[int] = []
-        self.eval_refs: dict = {}                            # evaluation ref -> (slot, hash, source)
         self.loop_started: float | None = None               # when run() began (utilisation)
         self._last_echo = 0.0                                # when the last progress line went to a log
 
@@ -68,15 +68,13 @@ class SearchLoop:
         if cfg.reset_period:
             db_kwargs["reset_period"] = cfg.reset_period
         self.db = DatabaseActor.remote(view, DatabaseConfig(**db_kwargs), cfg.seed, snapshot,
-                                       self.problem.baseline_source)
+                                       self.problem.baseline_source, cfg.steer)
         self.pool.start()
-        self.evaluators = [EvaluatorActor.options(num_cpus=1, resources=dict(cfg.evaluator_resources)).remote(
-            str(self.problem.path), cfg.eval_timeout, cfg.eval_memory_mb, slot) for slot in range(cfg.evaluators)]
-        self.idle_evaluators = list(range(len(self.evaluators)))
+        self.evals.start()
 
     def seed_database(self) -> None:
         """Evaluate the problem's baseline and register it on every island (sample id -1)."""
-        result = ray.get(self.evaluators[0].evaluate.remote(self.problem.baseline_source, self.split))
+        result = self.evals.evaluate_now(self.problem.baseline_source)
         if not result.valid:
             raise RuntimeError(f"the baseline of {self.problem.path.name} fails on split {self.split}: "
                                f"{result.failure.value if result.failure else ''} {result.message}")
@@ -87,7 +85,7 @@ class SearchLoop:
         ray.get(self.db.register.remote(self.problem.baseline_source, result.signature, result.score, None,
                                         {"seed": True, "sample_id": -1}))
         self.registered_hashes.add(h)
-        self.eval_by_hash[h] = result
+        self.evals.record(h, result)
         self.progress.best_score = result.score
         self.echo(f"baseline: score {result.score:.6g}  {fmt_metrics(result.metrics)}")
 
@@ -95,14 +93,14 @@ class SearchLoop:
     def run(self) -> None:
         self.loop_started = time.monotonic()
         while True:
-            self._dispatch_evaluations()
+            self.evals.dispatch()
             self.register_ready()
             if not self.stop_reason:
                 self.stop_reason = self._stop_check()
             if not self.stop_reason:
                 self._fill_proposers()
-            pending = list(self.pool.refs) + list(self.eval_refs)
-            if not pending and not self.eval_queue:
+            pending = list(self.pool.refs) + list(self.evals.refs)
+            if not pending and not self.evals.queue:
                 if self.stop_reason:
                     break
                 if self.next_register < self.next_sample:  # waiting on nothing: must not happen
@@ -112,7 +110,7 @@ class SearchLoop:
             ready, _ = ray.wait(pending, num_returns=1, timeout=1.0)
             self.pool.reap_hung(self.cfg.proposer_timeout)
             for ref in ready:
-                if ref in self.eval_refs:
+                if ref in self.evals.refs:
                     self._on_evaluation(ref)
                 else:
                     self._on_completions(ref)
@@ -143,11 +141,13 @@ class SearchLoop:
             n = self.cfg.samples_per_prompt
             if self.cfg.samples is not None:
                 n = min(n, self.cfg.samples - self.next_sample)
-            island, parent_ids, prompt, header = ray.get(self.db.sample_prompt.remote(self.cfg.mode == "best_of_n"))
-            params = SamplingParams(temperature=self.cfg.temperature, top_p=self.cfg.top_p,
+            draw = ray.get(self.db.sample_prompt.remote(self.pool.strategy(slot), self.cfg.mode == "best_of_n",
+                                                        self.next_sample, self.cfg.temperature))
+            draw = replace(draw, registered=self.island_programs.get(draw.island, 0))
+            params = SamplingParams(temperature=draw.temperature, top_p=self.cfg.top_p,
                                     max_tokens=self.cfg.max_tokens, stop=self.pool.stops(slot),
                                     seed=bookkeeping.sample_seed(self.cfg.seed, self.next_sample))
-            self.pool.submit(slot, prompt, header, params, n, self.next_sample, island, parent_ids)
+            self.pool.submit(slot, draw, params, n, self.next_sample)
             self.next_sample += n
 
     def _on_completions(self, ref) -> None:
@@ -159,8 +159,9 @@ class SearchLoop:
                            for i in range(request.n)]
         for i, completion in enumerate(completions[: request.n]):
             sample_id = request.first_sample + i
-            outcome = bookkeeping.extract(sample_id, completion, self.problem.function_name,
-                                     self.problem.parameters, request.header)
+            draw = request.draw if self.cfg.parent_helpers else replace(request.draw, parent_sources=())
+            outcome = read_completion(sample_id, completion, draw, self.problem.function_name,
+                                      self.problem.parameters)
             if completion.finish_reason == "error":
                 outcome = bookkeeping.SampleOutcome(sample_id, None, None, FailureKind.PROPOSER_ERROR,
                                                completion.extra.get("error", ""))
@@ -169,26 +170,13 @@ class SearchLoop:
             row = sample_row(request, completion, outcome, costs, self.pool.backend, self.cfg.hardware)
             self.store.add_sample(row)
             self.outcomes[sample_id] = row
-            if outcome.source is not None and outcome.program_hash not in self.eval_by_hash:
-                self.eval_by_hash[outcome.program_hash] = None
-                self.eval_queue.append((outcome.program_hash, outcome.source))
+            self.draws[sample_id] = request.draw
+            if outcome.source is not None and not self.evals.known(outcome.program_hash):
+                self.evals.enqueue(outcome.program_hash, outcome.source, request.draw.parent_hashes)
         self.echo_progress()
 
-    def _dispatch_evaluations(self) -> None:
-        while self.eval_queue and self.idle_evaluators:
-            h, source = self.eval_queue.popleft()
-            slot = self.idle_evaluators.pop()
-            ref = self.evaluators[slot].evaluate.remote(source, self.split)
-            self.eval_refs[ref] = (slot, h, source)
-
     def _on_evaluation(self, ref) -> None:
-        slot, h, source = self.eval_refs.pop(ref)
-        self.idle_evaluators.append(slot)
-        try:
-            result = ray.get(ref)
-        except ray.exceptions.RayError as exc:  # the actor died (restarted by Ray): record, don't retry forever
-            result = EvalResult.failed(FailureKind.SANDBOX_ERROR, f"evaluator died: {type(exc).__name__}")
-        self.eval_by_hash[h] = result
+        h, result = self.evals.collect(ref)
         self.progress.eval_seconds += result.seconds
         self.accounts.charge_evaluation(result)
         first = min((sid for sid, row in self.outcomes.items() if row["program_hash"] == h), default=-2)
@@ -201,42 +189,51 @@ class SearchLoop:
             if row is None:
                 return
             h = row["program_hash"]
-            if h is not None and self.eval_by_hash.get(h) is None:
+            if h is not None and self.evals.by_hash.get(h) is None:
                 return
-            self._register(row)
+            self._register(row, self.draws.pop(self.next_register, None))
             del self.outcomes[self.next_register]
             self.next_register += 1
             if self.next_register % self.cfg.checkpoint_every == 0:
                 self.checkpoint()
 
-    def _register(self, row: dict) -> None:
-        h, model = row["program_hash"], row["model"]
+    def _register(self, row: dict, draw: PromptDraw | None) -> None:
+        """Settle one sample in order: duplicate, failure or registered program; steer its island; record it."""
+        h, model, island = row["program_hash"], row["model"], row["island"]
+        if draw is not None:
+            row["staleness"] = self.island_programs.get(island, 0) - draw.registered
+        outcome, gain = self._settle(row, h, model, draw)
+        self.db.note.remote(island, outcome)
+        self.store.add_sample(row)
+        self.pool.observe(model, gain, row["modelled_cost"])
+
+    def _settle(self, row: dict, h: str | None, model: str, draw: PromptDraw | None) -> tuple[str, float]:
+        """(steering outcome, score gain) of one sample; updates the row, the database and the tallies."""
         if h is None:
-            self.pool.observe(model, 0.0, row["modelled_cost"])
-            return
-        result = self.eval_by_hash[h]
+            return "failed", 0.0
+        result = self.evals.by_hash[h]
         if h in self.registered_hashes:
-            self.progress.on_duplicate(model)
-            row.update(failure=FailureKind.DUPLICATE.value, message="same program as an earlier sample")
-            self.store.add_sample(row)
-            self.pool.observe(model, 0.0, row["modelled_cost"])
-            return
+            parent = draw is not None and copy_kind(h, draw) == "parent"
+            self.progress.on_duplicate(model, parent)
+            row.update(failure=FailureKind.DUPLICATE.value,
+                       message="copy of a parent" if parent else "same program as an earlier sample")
+            return "copy", 0.0
         self.registered_hashes.add(h)
-        self.eval_by_hash[h] = REGISTERED  # keep the hash (dedupe), drop the per-instance result (memory)
+        self.evals.by_hash[h] = REGISTERED  # keep the hash (dedupe), drop the per-instance result (memory)
         best_before = self.progress.best_score
         new_best = False
         if result.valid:
             program_id, new_best = ray.get(self.db.register.remote(
                 row["source"], result.signature, result.score, row["island"], {"sample_id": row["id"]}))
+            self.island_programs[row["island"]] = self.island_programs.get(row["island"], 0) + 1
             self.store.add_program({"id": program_id, "sample_id": row["id"], "island": row["island"],
                                     "hash": h, "source": row["source"], "score": result.score,
                                     "signature": list(result.signature), "new_best": int(new_best)})
         else:
             row.update(failure=(result.failure or FailureKind.SANDBOX_ERROR).value, message=result.message)
-            self.store.add_sample(row)
         gain = max(0.0, (result.score or 0.0) - best_before) if (new_best and best_before is not None) else 0.0
-        self.pool.observe(model, gain, row["modelled_cost"])
         self.progress.on_evaluation(model, result, new_best)
+        return ("noop" if result.failure is FailureKind.NOOP else "fresh"), gain
 
     # --- records -----------------------------------------------------------------
     def _eval_row(self, sample_id: int, h: str, result: EvalResult) -> dict:
@@ -253,8 +250,8 @@ class SearchLoop:
         wall = max(now - (self.loop_started if self.loop_started is not None else now), 1e-9)
         return {"wall_seconds": wall,
                 "proposers": self.progress.llm_seconds / (wall * self.pool.size()),
-                "evaluators": self.progress.eval_seconds / (wall * len(self.evaluators)),
-                "proposer_count": self.pool.size(), "evaluator_count": len(self.evaluators)}
+                "evaluators": self.progress.eval_seconds / (wall * len(self.evals.actors)),
+                "proposer_count": self.pool.size(), "evaluator_count": len(self.evals.actors)}
 
     def echo_progress(self) -> None:
         """The progress line: redrawn in place on a terminal, at most every 2 s otherwise (logs)."""

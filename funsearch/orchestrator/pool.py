@@ -16,6 +16,7 @@ from funsearch.config import RunConfig
 from funsearch.orchestrator.actors import ProposerActor
 from funsearch.program.prompt import stop_sequences
 from funsearch.proposers.base import Completion, SamplingParams
+from funsearch.search.sampling import PromptDraw
 
 
 @dataclass(frozen=True)
@@ -25,24 +26,30 @@ class Request:
     Attributes:
       slot: index of the actor in the pool.
       size: its model size.
-      prompt: the prompt text.
-      header: the function header the prompt ends with (glued to body-only completions).
+      draw: the database's draw: island, parents and the planned prompt (search.sampling.PromptDraw).
       params: sampling parameters (params.seed is the first sample's seed).
       n: completions asked for.
       first_sample: sample id of the first completion; the others follow.
-      island: island the parents came from.
-      parent_ids: database ids of the parents.
     """
 
     slot: int
     size: str
-    prompt: str
-    header: str
+    draw: PromptDraw
     params: SamplingParams
     n: int
     first_sample: int
-    island: int
-    parent_ids: tuple[int, ...]
+
+    @property
+    def prompt(self) -> str:
+        return self.draw.plan.text
+
+    @property
+    def island(self) -> int:
+        return self.draw.island
+
+    @property
+    def parent_ids(self) -> tuple[int, ...]:
+        return self.draw.parent_ids
 
 
 class Pool:
@@ -69,6 +76,7 @@ class Pool:
         self.busy: set[int] = set()
         self.choice: str | None = None
         self.stop_by_size: dict[str, tuple[str, ...]] = {}
+        self.strategy_by_size: dict[str, str] = {}
         self.errors: dict[int, int] = {}          # consecutive failed calls per slot
         self.ready_at: dict[int, float] = {}      # backoff: slot unusable before this monotonic time
         self.dead: set[int] = set()               # slots given up on
@@ -91,6 +99,23 @@ class Pool:
         self.nodes = [node for _, node in ray.get([a.ready.remote() for a in self.actors])]  # load errors surface here
         for size in self.counts:
             self.stop_by_size[size] = self._stops(size)
+            self.strategy_by_size[size] = self._strategy(size)
+
+    def _strategy(self, size: str) -> str:
+        """The prompt strategy of a size: the run's --prompt, else the size's own; classic where text is fixed."""
+        if self.backend == "mutation":  # the no-LLM baseline reads classic prompts
+            return "classic"
+        if self.cfg.prompt:
+            return self.cfg.prompt
+        if self.cfg.backend == "scripted":  # scripted completions continue classic prompts
+            return "classic"
+        from funsearch.weights.registry import resolve_model
+
+        spec = resolve_model(size)
+        return "classic" if spec.chat else spec.prompt
+
+    def strategy(self, slot: int) -> str:
+        return self.strategy_by_size[self.slots[slot]]
 
     def _stops(self, size: str) -> tuple[str, ...]:
         """Completion mode stops after the new function; a chat model answers in a fenced block: only its own."""
@@ -137,11 +162,9 @@ class Pool:
     def all_dead(self) -> bool:
         return len(self.dead) == len(self.slots)
 
-    def submit(self, slot: int, prompt: str, header: str, params: SamplingParams, n: int, first_sample: int,
-               island: int, parent_ids: list[int]) -> None:
-        request = Request(slot, self.slots[slot], prompt, header, params, n, first_sample, island,
-                          tuple(parent_ids))
-        ref = self.actors[slot].complete.remote(prompt, params, n)
+    def submit(self, slot: int, draw: PromptDraw, params: SamplingParams, n: int, first_sample: int) -> None:
+        request = Request(slot, self.slots[slot], draw, params, n, first_sample)
+        ref = self.actors[slot].complete.remote(draw.plan.text, params, n)
         self.refs[ref] = request
         self.sent_at[ref] = time.monotonic()
         self.busy.add(slot)

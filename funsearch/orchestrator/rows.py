@@ -25,7 +25,8 @@ def sample_row(request, completion: Completion, outcome: SampleOutcome, costs: t
             "finish_reason": completion.finish_reason,
             "failure": outcome.failure.value if outcome.failure else None, "message": outcome.message,
             "program_hash": outcome.program_hash, "source": outcome.source,
-            "measured_cost": costs[0], "modelled_cost": costs[1]}
+            "measured_cost": costs[0], "modelled_cost": costs[1], "strategy": request.draw.plan.tag,
+            "staleness": None}
 
 
 def evaluation_row(sample_id: int, program_hash: str, result: EvalResult, costs: tuple[float, float]) -> dict:

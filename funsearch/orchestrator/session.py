@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +20,9 @@ from funsearch.orchestrator.accounts import Accounts
 from funsearch.orchestrator.cluster import init_ray
 from funsearch.orchestrator.loop import SearchLoop
 from funsearch.problem.loader import load_problem
+from funsearch.program.strategies import PromptPlan
 from funsearch.records import EvalResult, FailureKind, InstanceOutcome
+from funsearch.search.sampling import PromptDraw
 from funsearch.store.run_store import RunStore
 
 
@@ -36,6 +38,8 @@ class RunSummary:
       best_metrics: the problem's metrics of the best program on the train split.
       interrupted: True when stopped by Ctrl-C (state saved; resume with --resume).
       stop_reason: "samples", "budget", "interrupted" or "replay-exhausted".
+      heldout: the best program on every other split of the problem: {split: {"valid", "score", "metrics",
+        "failure", "message", "seconds"}} (empty when interrupted or switched off).
     """
 
     run_dir: Path
@@ -45,6 +49,7 @@ class RunSummary:
     best_metrics: dict
     interrupted: bool
     stop_reason: str
+    heldout: dict = field(default_factory=dict)
 
 
 def default_run_dir(cfg: RunConfig, out: str | Path = "runs") -> Path:
@@ -91,9 +96,9 @@ def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = Fa
     try:
         checkpoint = store.latest_checkpoint() if resume else None
         loop.start_actors(checkpoint.database if checkpoint else None)
-        store.set_meta("protections", ray.get(loop.evaluators[0].protections.remote()))
+        store.set_meta("protections", ray.get(loop.evals.actors[0].protections.remote()))
         store.set_meta("placement", {"proposers": loop.pool.nodes,
-                                     "evaluators": ray.get([e.node.remote() for e in loop.evaluators])})
+                                     "evaluators": ray.get([e.node.remote() for e in loop.evals.actors])})
         if resume:
             restore(loop, store, checkpoint)
         else:
@@ -114,10 +119,26 @@ def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = Fa
     store.set_meta("utilisation", loop.utilisation())
     total = store.count("samples")
     metrics = store.metrics_of(best.hash) if best is not None else {}
+    heldout = {}
+    if best is not None and cfg.heldout and not interrupted:
+        splits = [s for s in problem.splits if s != loop.split]
+        echo(f"held out: evaluating the best program on {', '.join(splits)}")
+        heldout = loop.evals.heldout(best.source, splits)
+        store.set_meta("heldout", {"program_hash": best.hash, "train_split": loop.split, "train": metrics,
+                                   "splits": heldout})
     store.close()
     return RunSummary(run_dir=Path(run_dir), samples=total, best_score=best.score if best else None,
                       best_source=best.source if best else None, best_metrics=metrics,
-                      interrupted=interrupted, stop_reason=loop.stop_reason)
+                      interrupted=interrupted, stop_reason=loop.stop_reason, heldout=heldout)
+
+
+def resumed_draw(row: dict, records: dict, island_programs: dict[int, int]) -> PromptDraw:
+    """The prompt draw of a sample recorded after the checkpoint (parents looked up in the checkpoint)."""
+    parents = [records[i] for i in row["parent_ids"] or [] if i in records]
+    plan = PromptPlan(row["prompt"] or "", "", None, len(parents), row.get("strategy") or "classic")
+    return PromptDraw(row["island"], tuple(row["parent_ids"] or ()), tuple(p["hash"] for p in parents),
+                      tuple(p["source"] for p in parents), plan, (row["params"] or {}).get("temperature", 0.0),
+                      island_programs.get(row["island"], 0))
 
 
 def restore(loop: SearchLoop, store: RunStore, checkpoint) -> None:
@@ -126,7 +147,7 @@ def restore(loop: SearchLoop, store: RunStore, checkpoint) -> None:
     if checkpoint is None:
         loop.seed_database()
     for row in store.evaluations():
-        loop.eval_by_hash[row["program_hash"]] = eval_from_row(row)
+        loop.evals.record(row["program_hash"], eval_from_row(row))
     for row in store.samples_through(last):
         if row["program_hash"] and row["failure"] != FailureKind.DUPLICATE.value:
             loop.registered_hashes.add(row["program_hash"])
@@ -134,15 +155,17 @@ def restore(loop: SearchLoop, store: RunStore, checkpoint) -> None:
         loop.registered_hashes.add(row["program_hash"])
     loop.accounts = Accounts(loop.cfg)  # fresh: the stored rows (baseline included) are charged exactly once
     loop.accounts.restore_from_store(store)
+    loop.island_programs = store.programs_per_island()
+    records = {r["id"]: r for r in (checkpoint.database["records"] if checkpoint else [])}
     samples = store.samples_after(last)
     for row in samples:
-        if row["failure"] == FailureKind.DUPLICATE.value:
+        if row["failure"] in (FailureKind.DUPLICATE.value, FailureKind.NOOP.value, FailureKind.CASCADE_STOP.value):
             row["failure"] = None
         loop.outcomes[row["id"]] = row
+        loop.draws[row["id"]] = resumed_draw(row, records, loop.island_programs)
         h = row["program_hash"]
-        if h is not None and h not in loop.eval_by_hash:
-            loop.eval_by_hash[h] = None
-            loop.eval_queue.append((h, row["source"]))
+        if h is not None and not loop.evals.known(h):
+            loop.evals.enqueue(h, row["source"], loop.draws[row["id"]].parent_hashes)
     loop.next_register = last + 1
     loop.next_sample = (samples[-1]["id"] + 1) if samples else last + 1
     loop.progress.samples = loop.next_sample

@@ -37,14 +37,14 @@ class PromptView:
 
 def build_prompt(view: PromptView, parents: Sequence[str]) -> str:
     """Completion-mode prompt: preamble, parents as `_v0.._v{k-1}`, then the open `_v{k}` header."""
-    return _listing(view, parents) + "\n\n\n" + completion_header(view, len(parents))
+    return listing(view, parents) + "\n\n\n" + completion_header(view, len(parents))
 
 
 def completion_header(view: PromptView, n_parents: int) -> str:
     """The header the prompt ends with (pass it to `extract_function(..., header=...)`)."""
     name = f"{view.function_name}_v{n_parents}"
-    doc = view.docstring if n_parents == 0 else _improved(view.function_name, n_parents)
-    return f"def {name}{view.signature}:\n{_docstring_lines(doc, _INDENT)}\n"
+    doc = view.docstring if n_parents == 0 else improved_doc(view.function_name, n_parents)
+    return f"def {name}{view.signature}:\n{docstring_lines(doc, _INDENT)}\n"
 
 
 def stop_sequences() -> tuple[str, ...]:
@@ -72,7 +72,7 @@ def chat_messages(view: PromptView, parents: Sequence[str]) -> list[dict[str, st
              else f"a function that does what this docstring says: {view.docstring}")
     system = ("You are an expert Python programmer. You answer with code only: exactly one "
               "```python block and no explanation.")
-    user = (f"```python\n{_listing(view, parents)}\n```\n\n"
+    user = (f"```python\n{listing(view, parents)}\n```\n\n"
             f"Write `{name}`, {basis}. It must be one complete function "
             f"`def {name}{view.signature}:` taking exactly ({params}), and must not call the earlier versions. "
             f"Reply with exactly one ```python block holding that function, plus any imports or "
@@ -80,13 +80,13 @@ def chat_messages(view: PromptView, parents: Sequence[str]) -> list[dict[str, st
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def _listing(view: PromptView, parents: Sequence[str]) -> str:
-    """Preamble, extra imports of the parents, then each parent renamed to its version."""
+def listing(view: PromptView, parents: Sequence[str]) -> str:
+    """Preamble, extra imports of the parents, then each parent renamed to its version (shared by strategies)."""
     imports: list[str] = []
     seen = {_key(line) for line in view.preamble.splitlines()}
     blocks: list[str] = []
     for i, source in enumerate(parents):
-        doc = view.docstring if i == 0 else _improved(view.function_name, i)
+        doc = view.docstring if i == 0 else improved_doc(view.function_name, i)
         renamed = rename_function(source, view.function_name, f"{view.function_name}_v{i}")
         own_imports, body = _split_imports(_with_docstring(renamed, f"{view.function_name}_v{i}", doc))
         for line in own_imports:
@@ -102,7 +102,7 @@ def _key(line: str) -> str:
     return " ".join(line.split())
 
 
-def _improved(name: str, version: int) -> str:
+def improved_doc(name: str, version: int) -> str:
     return f"Improved version of `{name}_v{version - 1}`."
 
 
@@ -114,7 +114,7 @@ def _parameter_list(signature: str) -> str:
     return ", ".join(a.arg for a in args.posonlyargs + args.args)
 
 
-def _docstring_lines(doc: str, indent: str) -> str:
+def docstring_lines(doc: str, indent: str) -> str:
     text = doc.strip().replace('"""', '\\"\\"\\"')
     lines = text.split("\n")
     if len(lines) == 1:
@@ -151,7 +151,7 @@ def _with_docstring(source: str, name: str, doc: str) -> str:
         lines[start: fn.end_lineno] = ast.unparse(fn).split("\n")
         return "\n".join(lines)
     indent = lines[first.lineno - 1][: first.col_offset]
-    new = _docstring_lines(doc, indent).split("\n")
+    new = docstring_lines(doc, indent).split("\n")
     if _is_docstring(first):
         lines[first.lineno - 1: first.end_lineno] = new
     else:

@@ -12,6 +12,7 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 
+from funsearch.messages import one_line
 from funsearch.program.canonical import program_hash
 from funsearch.program.extract import extract_function
 from funsearch.proposers.base import Completion, Usage
@@ -55,16 +56,30 @@ class SampleOutcome:
 
 def extract(sample_id: int, completion: Completion, function_name: str, parameters: tuple[str, ...],
             header: str | None) -> SampleOutcome:
-    """Turn a completion into a program, or a classified failure."""
-    got = extract_function(completion.text, function_name, parameters, header=header)
-    if got.source is None:
-        return SampleOutcome(sample_id, None, None, got.failure or FailureKind.NO_CODE, got.message)
-    return SampleOutcome(sample_id, got.source, program_hash(got.source), None, "")
+    """Turn a completion into a program, or a classified failure. Never raises: whatever the harness's own
+    parsing, renaming or hashing of the text gives up on (too deep, too large, NUL bytes...) is a SYNTAX_ERROR."""
+    try:
+        got = extract_function(completion.text, function_name, parameters, header=header)
+        if got.source is None:
+            return SampleOutcome(sample_id, None, None, got.failure or FailureKind.NO_CODE, got.message)
+        return SampleOutcome(sample_id, got.source, program_hash(got.source), None, "")
+    except Exception as exc:
+        message = str(exc) if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
+        return SampleOutcome(sample_id, None, None, FailureKind.SYNTAX_ERROR, one_line(message))
+
+
+RAN = (FailureKind.INVALID_SOLUTION, FailureKind.BAD_OUTPUT, FailureKind.OUTPUT_TOO_LARGE, FailureKind.NOOP,
+       FailureKind.CASCADE_STOP)  # failures of programs that ran to the end (of the split or of the probe)
 
 
 @dataclass
 class ModelTally:
-    """Per-model yield funnel and usage, updated as samples and evaluations arrive."""
+    """Per-model yield funnel and usage, updated as samples and evaluations arrive.
+
+    duplicates counts every sample whose program was already registered; copies those that reproduce a
+    parent of their own prompt; noops programs with a parent's outputs on the probe instances; cascade_stops
+    programs stopped after the probe as clearly worse.
+    """
 
     samples: int = 0
     extracted: int = 0
@@ -73,6 +88,9 @@ class ModelTally:
     valid: int = 0
     new_best: int = 0
     duplicates: int = 0
+    copies: int = 0
+    noops: int = 0
+    cascade_stops: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
@@ -118,9 +136,10 @@ class Progress:
 
     def on_evaluation(self, model: str, result: EvalResult, new_best: bool) -> None:
         t = self.tally(model)
-        if result.valid or result.failure in (FailureKind.INVALID_SOLUTION, FailureKind.BAD_OUTPUT,
-                                              FailureKind.OUTPUT_TOO_LARGE):
+        if result.valid or result.failure in RAN:
             t.ran += 1
+        t.noops += result.failure is FailureKind.NOOP
+        t.cascade_stops += result.failure is FailureKind.CASCADE_STOP
         if result.valid:
             t.valid += 1
             self.valid += 1
@@ -131,8 +150,10 @@ class Progress:
         if new_best:
             t.new_best += 1
 
-    def on_duplicate(self, model: str) -> None:
+    def on_duplicate(self, model: str, parent: bool = False) -> None:
+        """A program already registered: `parent` when it reproduces one of the parents in its prompt."""
         self.tally(model).duplicates += 1
+        self.tally(model).copies += parent
         self.count_failure(FailureKind.DUPLICATE)
 
     def count_failure(self, kind: FailureKind) -> None:

@@ -29,7 +29,9 @@ CREATE TABLE IF NOT EXISTS samples (
     finish_reason TEXT,
     failure TEXT, message TEXT,        -- failure class of the sample (NULL: valid program)
     program_hash TEXT, source TEXT,    -- the extracted function, when extraction worked
-    measured_cost REAL, modelled_cost REAL, created REAL
+    measured_cost REAL, modelled_cost REAL, created REAL,
+    strategy TEXT,                     -- the prompt strategy and what it drew ("edit:L3", "idea:formula", ...)
+    staleness INTEGER                  -- programs registered on the island between the prompt and this result
 );
 CREATE TABLE IF NOT EXISTS evaluations (
     sample_id INTEGER PRIMARY KEY REFERENCES samples(id),
@@ -50,7 +52,8 @@ CREATE INDEX IF NOT EXISTS samples_model ON samples(model);
 SAMPLE_COLUMNS = ("id", "island", "parent_ids", "model", "backend", "hardware", "prompt", "completion", "seed",
                   "params", "prompt_tokens", "completion_tokens", "cached_tokens", "seconds", "busy_seconds",
                   "finish_reason",
-                  "failure", "message", "program_hash", "source", "measured_cost", "modelled_cost")
+                  "failure", "message", "program_hash", "source", "measured_cost", "modelled_cost", "strategy",
+                  "staleness")
 EVAL_COLUMNS = ("sample_id", "program_hash", "valid", "score", "failure", "message", "per_instance", "metrics",
                 "seconds", "cpu_seconds", "measured_cost", "modelled_cost")
 PROGRAM_COLUMNS = ("id", "sample_id", "island", "hash", "source", "score", "signature", "new_best")
@@ -109,8 +112,10 @@ class RunStore:
 
     def _migrate(self) -> None:
         """Add columns that newer versions write to a store made by an older one."""
-        if "cached_tokens" not in self.columns("samples"):
-            self._db.execute("ALTER TABLE samples ADD COLUMN cached_tokens INTEGER")
+        have = self.columns("samples")
+        for column, kind in (("cached_tokens", "INTEGER"), ("strategy", "TEXT"), ("staleness", "INTEGER")):
+            if column not in have:
+                self._db.execute(f"ALTER TABLE samples ADD COLUMN {column} {kind}")
 
     # --- writing -----------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:
@@ -137,6 +142,11 @@ class RunStore:
         self._db.execute(f"{verb} INTO {table} ({names}) VALUES ({marks})", values)
 
     # --- reading -----------------------------------------------------------------
+    def programs_per_island(self) -> dict[int, int]:
+        """Island -> programs registered there (the seed program, on every island, not counted)."""
+        rows = self._db.execute("SELECT island, COUNT(*) FROM programs WHERE island IS NOT NULL GROUP BY island")
+        return {int(island): int(n) for island, n in rows}
+
     def meta(self, key: str, default: Any = None) -> Any:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])

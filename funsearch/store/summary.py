@@ -18,6 +18,9 @@ FUNNEL_SQL = f"""
                (e.failure IS NULL OR e.failure NOT IN ({','.join(repr(f) for f in RUN_FAILURES)}))), 0) AS runs,
            COALESCE(SUM(COALESCE(e.valid, 0) = 1 AND s.failure IS NULL), 0) AS valid,
            COALESCE(SUM(s.failure = 'duplicate'), 0) AS duplicates,
+           COALESCE(SUM(s.failure = 'duplicate' AND s.message = 'copy of a parent'), 0) AS copies,
+           COALESCE(SUM(s.failure = 'noop'), 0) AS noops,
+           COALESCE(SUM(s.failure = 'cascade_stop'), 0) AS cascade_stops,
            COALESCE(SUM(COALESCE(p.new_best, 0)), 0) AS new_best,
            COALESCE(SUM(s.prompt_tokens), 0) AS prompt_tokens,
            COALESCE(SUM(s.completion_tokens), 0) AS completion_tokens,
@@ -28,6 +31,14 @@ FUNNEL_SQL = f"""
                FROM evaluations GROUP BY program_hash) e ON e.program_hash = s.program_hash
     LEFT JOIN programs p ON p.sample_id = s.id
     GROUP BY s.model ORDER BY s.model"""
+
+STRATEGY_SQL = """
+    SELECT COALESCE(substr(s.strategy, 1, instr(s.strategy || ':', ':') - 1), 'classic') AS strategy,
+           COUNT(*) AS samples, COALESCE(SUM(s.failure IS NULL AND s.source IS NOT NULL), 0) AS valid,
+           COALESCE(SUM(s.failure = 'duplicate'), 0) AS duplicates, COALESCE(SUM(s.failure = 'noop'), 0) AS noops,
+           COALESCE(SUM(COALESCE(p.new_best, 0)), 0) AS new_best
+    FROM samples s LEFT JOIN programs p ON p.sample_id = s.id
+    GROUP BY 1 ORDER BY 1"""
 
 
 def yield_funnel(store: RunStore) -> list[dict]:
@@ -69,9 +80,26 @@ def summarise(run_dir: Path) -> dict:
             "pool": store.meta("pool"),
             "utilisation": store.meta("utilisation"),
             "protections": store.meta("protections"),
+            "strategies": store.query(STRATEGY_SQL) if "strategy" in store.columns("samples") else [],
+            "staleness": staleness(store),
+            "heldout": store.meta("heldout"),
         }
     finally:
         store.close()
+
+
+def staleness(store: RunStore) -> dict | None:
+    """Distribution of the samples' staleness (programs registered on their island while they were out)."""
+    if "staleness" not in store.columns("samples"):
+        return None
+    values = [r["staleness"] for r in store.query(
+        "SELECT staleness FROM samples WHERE staleness IS NOT NULL ORDER BY staleness")]
+    if not values:
+        return None
+    def at(q: float) -> int:
+        return values[min(len(values) - 1, int(q * len(values)))]
+    return {"n": len(values), "mean": sum(values) / len(values), "p50": at(0.5), "p90": at(0.9),
+            "max": values[-1], "zero_fraction": sum(v == 0 for v in values) / len(values)}
 
 
 def run_funnel(run_dir: Path) -> list[dict]:

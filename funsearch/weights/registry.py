@@ -13,6 +13,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -92,6 +93,7 @@ class ModelSpec:
       chat: True to wrap prompts in the model's chat template; False for raw completion.
       stop: default stop sequences, added to a request's own.
       system_prompt: system message used in chat mode (None: none).
+      prompt: the prompt strategy this size competes with by default (funsearch/program/strategies.py).
       source: the file this spec was read from (None for synthesised specs).
     """
 
@@ -109,6 +111,7 @@ class ModelSpec:
     chat: bool = False
     stop: tuple[str, ...] = ()
     system_prompt: str | None = None
+    prompt: str = "classic"
     source: Path | None = None
 
     def __hash__(self) -> int:  # bytes_per_param is a dict; a spec is identified by its name and file
@@ -168,6 +171,7 @@ class _SpecModel(_Strict):
     chat: bool = False
     stop: list[str] = []
     system_prompt: str | None = None
+    prompt: Literal["classic", "edit", "idea", "mix"] = "classic"
     bytes_per_param: dict[str, float] = Field(min_length=1)
     llamacpp: _LlamaModel | None = None
     vllm: _VllmModel | None = None
@@ -217,7 +221,8 @@ def load_spec(path: str | Path) -> ModelSpec:
         name=m.name, display_name=m.display_name, params_b=m.params_b, layers=m.layers,
         hidden=m.hidden, kv_heads=m.kv_heads, head_dim=m.head_dim, context=m.context,
         bytes_per_param=dict(m.bytes_per_param), llamacpp=llama, vllm=vllm, chat=m.chat,
-        stop=tuple(m.stop), system_prompt=m.system_prompt, source=path.resolve())
+        stop=tuple(m.stop), system_prompt=m.system_prompt, prompt=m.prompt,
+        source=path.resolve())
 
 
 def load_registry(models_dir: str | Path | None = None) -> dict[str, ModelSpec]:
