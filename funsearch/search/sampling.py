@@ -53,11 +53,14 @@ def read_completion(sample_id: int, completion: Completion, draw: PromptDraw, fu
     outcome = extract(sample_id, text, function_name, parameters, draw.plan.header)
     if outcome.source is None:
         return outcome
-    source, added = with_parent_helpers(outcome.source, function_name, draw.parent_sources)
-    if not added:
+    try:
+        source, added = with_parent_helpers(outcome.source, function_name, draw.parent_sources)
+        if not added:
+            return outcome
+        note = f"added {', '.join(f'{function_name}_v{k}' for k in added)} (called, not defined)"
+        return SampleOutcome(sample_id, source, program_hash(source), None, note)
+    except Exception:  # the harness never fails on candidate text: keep the program as extracted
         return outcome
-    note = f"added {', '.join(f'{function_name}_v{k}' for k in added)} (called, not defined)"
-    return SampleOutcome(sample_id, source, program_hash(source), None, note)
 
 
 def copy_kind(program_hash_: str, draw: PromptDraw) -> str:
