@@ -4,8 +4,9 @@ from __future__ import annotations
 
 
 def one_line(text: str, limit: int = 300) -> str:
-    """Collapse whitespace to one line and cut to `limit` characters (candidates control this text)."""
-    flat = " ".join(str(text).split())
+    """Collapse whitespace to one line and cut to `limit` characters (candidates control this text: lone
+    surrogates, which no UTF-8 terminal, JSON file or database can take, become "?")."""
+    flat = " ".join(str(text).split()).encode("utf-8", "replace").decode("utf-8")
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 

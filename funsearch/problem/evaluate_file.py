@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import inspect
+import io
 import json
+import tokenize
 from pathlib import Path
 
 from funsearch.problem.loader import Problem, ProblemError, load_problem
 from funsearch.program.extract import extract_function
+from funsearch.program.units import parse_failure
 from funsearch.records import EvalResult, FailureKind
 
 
@@ -37,6 +40,17 @@ def instances_from_file(problem: Problem, path: Path) -> list[dict]:
     return list(instances)
 
 
+def decode_source(data: bytes) -> str | EvalResult:
+    """A candidate file's text, decoded as Python decodes source files (UTF-8, or the encoding its coding line
+    names), or a SYNTAX_ERROR result when it cannot be: the file is the candidate, so this is its failure."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, UnicodeError, LookupError) as exc:
+        return EvalResult.failed(FailureKind.SYNTAX_ERROR, f"the candidate file cannot be decoded: "
+                                                           f"{parse_failure(exc)}")
+
+
 def evaluate_candidate_file(problem_path: Path, candidate_path: Path, split: str | None = None,
                             instances_file: Path | None = None, timeout: float = 10.0) -> EvalResult:
     """Extract the evolved function from the file (as from a completion) and evaluate it in the sandbox."""
@@ -47,10 +61,13 @@ def evaluate_candidate_file(problem_path: Path, candidate_path: Path, split: str
     if split is not None and split not in problem.splits:
         raise ProblemError(f"unknown split {split!r}; {problem.name} has {', '.join(problem.splits)}")
     try:
-        text = Path(candidate_path).read_text()
-    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as exc:
+        data = Path(candidate_path).read_bytes()
+    except OSError as exc:
         raise ProblemError(f"cannot read candidate file {candidate_path}: {type(exc).__name__}") from None
     instances = instances_from_file(problem, Path(instances_file)) if instances_file else None
+    text = decode_source(data)
+    if isinstance(text, EvalResult):
+        return text
     got = extract_function(text, problem.function_name, problem.parameters)
     if got.source is None:
         return EvalResult.failed(got.failure or FailureKind.NO_CODE, got.message)

@@ -17,6 +17,7 @@ from dataclasses import replace
 from funsearch.messages import one_line
 from funsearch.problem.cascade import CascadeRule
 from funsearch.problem.loader import Problem, ProblemError
+from funsearch.program.units import parse_failure
 from funsearch.records import EvalResult, FailureKind, InstanceOutcome
 from funsearch.sandbox.client import ForkServer, SandboxError, ServerDied
 from funsearch.sandbox.limits import SandboxLimits
@@ -30,14 +31,12 @@ MAX_SOURCE_BYTES = 1 << 20
 def check_source(source: str, function_name: str) -> EvalResult | None:
     """A failed EvalResult when the candidate cannot run at all (syntax, missing function), else None.
     Parsing is safe in the harness: nothing is executed."""
-    if len(source.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+    if not isinstance(source, str) or len(source.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
         return EvalResult.failed(FailureKind.SYNTAX_ERROR, f"candidate source exceeds {MAX_SOURCE_BYTES} bytes")
     try:
         tree = ast.parse(source)
-    except SyntaxError as exc:
-        return EvalResult.failed(FailureKind.SYNTAX_ERROR, f"line {exc.lineno}: {exc.msg}")
-    except (ValueError, RecursionError, MemoryError) as exc:
-        return EvalResult.failed(FailureKind.SYNTAX_ERROR, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # SyntaxError; ValueError (NUL bytes), UnicodeError, RecursionError, MemoryError...
+        return EvalResult.failed(FailureKind.SYNTAX_ERROR, parse_failure(exc))
     defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if not defs:
         return EvalResult.failed(FailureKind.NO_CODE, "candidate defines no function")

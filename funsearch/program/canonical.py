@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import io
 import re
+import tokenize
 
 from funsearch.messages import one_line
-from funsearch.program.units import Unit, parse_units
+from funsearch.program.units import Unit, parse_failure, parse_units
 
 
 def renamed(unit: Unit, renames: dict[str, str], strip_decorators: bool) -> str:
@@ -45,15 +47,27 @@ def normalise(source: str) -> str:
     """Canonical text for dedupe: the parsed module unparsed, docstrings and comments dropped."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError) as e:
-        raise ValueError(one_line(f"cannot normalise: the source does not parse: {e}")) from None
+    except Exception as e:  # SyntaxError, ValueError (NUL), RecursionError, MemoryError...
+        raise ValueError(one_line(f"cannot normalise: the source does not parse: {parse_failure(e)}")) from None
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             body = node.body
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
                     and isinstance(body[0].value.value, str):
                 node.body = body[1:] or [ast.Pass()]
-    return ast.unparse(tree)
+    try:
+        return ast.unparse(tree)
+    except (RecursionError, MemoryError):  # ast.unparse recurses in Python: the parser took a tree too deep for it
+        return token_text(source)
+
+
+def token_text(source: str) -> str:
+    """The canonical text of a program too deeply nested for `ast.unparse`: its tokens, comments and layout
+    dropped (docstrings kept), one space apart; marked so that it never equals an unparsed text. Iterative."""
+    skip = (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER)
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    return "# tokens\n" + " ".join(t.string if t.string.strip() else tokenize.tok_name[t.type]
+                                    for t in tokens if t.type not in skip)
 
 
 def hash_and_length(source: str) -> tuple[str, int]:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from funsearch.messages import one_line
 from funsearch.program.canonical import renamed
-from funsearch.program.units import Unit, parse_units, segments
+from funsearch.program.units import Unit, parse_failure, parse_units, segments
 from funsearch.records import FailureKind
 
 _RANK = {FailureKind.NO_CODE: 0, FailureKind.SYNTAX_ERROR: 1, FailureKind.WRONG_SIGNATURE: 2}
+MAX_TEXT_CHARS = 1 << 20  # a completion or candidate file longer than this is refused unread (as the evaluator does)
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,19 @@ def extract_function(text: str, function_name: str, parameters: tuple[str, ...],
     `version` is the suffix asked for (`name_v2`); it wins over other versions.
     """
     text = (text or "").replace("\r\n", "\n")
+    if len(text) > MAX_TEXT_CHARS:
+        return Extraction(None, FailureKind.SYNTAX_ERROR, f"the text exceeds {MAX_TEXT_CHARS} characters")
+    try:
+        return _extract(text, function_name, tuple(parameters), header, version)
+    except Exception as exc:  # the harness's own parsing, renaming or unparsing gave up (depth, size, encoding)
+        return Extraction(None, FailureKind.SYNTAX_ERROR, one_line(f"cannot extract: {parse_failure(exc)}"))
+
+
+def _extract(text: str, function_name: str, parameters: tuple[str, ...], header: str | None,
+             version: int) -> Extraction:
     failures: list[Extraction] = []
     for segment in segments(text, header):
-        result = _from_segment(segment, function_name, tuple(parameters), version)
+        result = _from_segment(segment, function_name, parameters, version)
         if result.source is not None:
             return result
         failures.append(result)

@@ -11,6 +11,8 @@ import ast
 import re
 from dataclasses import dataclass
 
+from funsearch.messages import one_line
+
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _DEF = re.compile(r"^(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)")
 _STARTER = re.compile(
@@ -128,12 +130,29 @@ def parse_unit(lines: list[str]) -> Unit:
             break
         except (SyntaxError, ValueError, IndexError) as e:
             if not unit.error:
-                unit.error = f"{getattr(e, 'msg', str(e))} (line {getattr(e, 'lineno', '?')} of the definition)"
+                where = getattr(e, "lineno", None)
+                unit.error = f"{e.msg} (line {where} of the definition)" if isinstance(e, SyntaxError) and where \
+                    else parse_failure(e)
             lineno = getattr(e, "lineno", None) or n
             n = min(n - 1, max(lineno, 1))
+        except Exception as e:  # RecursionError, MemoryError...: nesting or size, not a truncated tail
+            unit.error = unit.error or parse_failure(e)
+            n = 0
     unit.cut = len([ln for ln in lines[n:] if ln.strip()]) if unit.node is not None else 0
     unit.lines = lines[:n]
     return unit
+
+
+def parse_failure(exc: BaseException) -> str:
+    """One line for why Python's parser refused a text (any exception it raised: too deep, too large, NUL...)."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply (RecursionError)"
+    if isinstance(exc, MemoryError):
+        return "too large or nested too deeply for the parser (MemoryError)"
+    if isinstance(exc, SyntaxError):
+        where = f"line {exc.lineno}: " if exc.lineno else ""
+        return one_line(f"{where}{exc.msg}")
+    return one_line(f"{type(exc).__name__}: {exc}")
 
 
 def parse_units(code: str) -> list[Unit]:

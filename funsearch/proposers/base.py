@@ -74,6 +74,14 @@ class Completion:
     finish_reason: str = "stop"
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A backend can hand over lone surrogates (a JSON "\ud800" escape, a token cut mid-character): no UTF-8
+        # store or terminal takes them, so they become U+FFFD here, as a UTF-8 decoder would make of them.
+        if isinstance(self.text, str) and not self.text.isascii():
+            clean = self.text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+            if clean != self.text:
+                object.__setattr__(self, "text", clean)
+
 
 def merged_stop(spec_stop: tuple[str, ...], params: SamplingParams) -> list[str]:
     """A request's stop sequences followed by the model's defaults, without duplicates or empty strings."""

@@ -186,7 +186,7 @@ def command_payload(source: str) -> bytes:
     Marshal data only ever flows from the harness to the child, never back."""
     try:
         return MARSHALLED + marshal.dumps(compile_candidate(source))
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+    except Exception:  # SyntaxError, ValueError, RecursionError, MemoryError, OverflowError...
         return source.encode("utf-8", "surrogatepass")
 
 
