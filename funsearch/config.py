@@ -36,6 +36,8 @@ class RunConfig(BaseModel):
     budget: str | None = Field(None, description="stop when the ledger reaches it: 2gpu-h | $5 | 200k-tokens | 30m")
     hardware: str = Field("cpu", description="hardware profile the proposers really run on")
     price_as: str | None = Field(None, description="hardware profile to price modelled cost on (e.g. h100)")
+    modelled_batch: int = Field(1, ge=1, description="sequences the modelled engine decodes together (prices each "
+                                                     "sample at that batch on the price-as profile)")
     calibration: str | None = Field(None, description="calibration JSON (funsearch cost --calibrate) for the "
                                                       "modelled profile's utilisation factors")
     seed: int = Field(0, description="seeds the database's choices and every sample's sampling seed")

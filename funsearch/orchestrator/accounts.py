@@ -31,7 +31,8 @@ class Accounts:
         if cfg.calibration:
             from funsearch.cost.calibrate import load_calibration
             calibration = load_calibration(cfg.calibration)
-        self.ledger = Ledger(budget, measured, modelled, calibration=calibration, backend=None)
+        self.ledger = Ledger(budget, measured, modelled, calibration=calibration, backend=None,
+                             modelled_batch=cfg.modelled_batch)
         self.specs = {size: resolve_model(size) for size in cfg.model_sizes}
         self.started = time.monotonic()
 

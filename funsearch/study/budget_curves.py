@@ -98,7 +98,7 @@ def run_rows(exp: ExperimentConfig, cell: Cell, run_dir: Path) -> list[dict]:
     for text, state in zip(exp.budgets, states):
         name, value = metric_of(metrics_by_hash.get(state["hash"]))
         rows.append({
-            "problem": Path(cell.problem).stem, "size": cell.size, "mode": cell.mode, "seed": cell.seed,
+            "problem": Path(cell.problem).stem, "size": cell.arm, "mode": cell.mode, "seed": cell.seed,
             "budget": text, "budget_amount": state["budget_amount"], "unit": exp.budget_unit.value,
             "score": state["score"], "metric_name": name, "metric": value,
             "baseline_score": seed_eval["score"] if seed_eval else None, "samples": state["samples"],

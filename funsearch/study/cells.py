@@ -25,6 +25,7 @@ class Cell:
       problem: problem file; size: model size (NO_SIZE for random_mutation); mode: one of MODES.
       seed: run seed; budget_index: index of the budget the run goes to (the largest in a grid).
       last_index: index of the largest budget (cells to it have no budget suffix in their key).
+      variant: the experiment's variant (named run settings) an evolve cell runs with; "" for none.
     """
 
     problem: str
@@ -33,10 +34,17 @@ class Cell:
     seed: int
     budget_index: int
     last_index: int
+    variant: str = ""
+
+    @property
+    def arm(self) -> str:
+        """What results and reports compare: the size, or "size/variant" in an ablation."""
+        return f"{self.size}/{self.variant}" if self.variant else self.size
 
     @property
     def key(self) -> str:
-        parts = [Path(self.problem).stem] + ([self.size] if self.size != NO_SIZE else []) + [self.mode, f"s{self.seed}"]
+        parts = [Path(self.problem).stem] + ([self.size] if self.size != NO_SIZE else []) + \
+            ([self.variant] if self.variant else []) + [self.mode, f"s{self.seed}"]
         if self.budget_index != self.last_index:
             parts.append(f"b{self.budget_index}")
         return "__".join(parts)
@@ -48,16 +56,17 @@ class Cell:
     def from_json(cls, text: str) -> "Cell":
         data = json.loads(text)
         return cls(str(data["problem"]), str(data["size"]), str(data["mode"]), int(data["seed"]),
-                   int(data["budget_index"]), int(data["last_index"]))
+                   int(data["budget_index"]), int(data["last_index"]), str(data.get("variant", "")))
 
 
 def expand(exp: ExperimentConfig) -> list[Cell]:
-    """The grid: problem x size x seed (evolve), plus each baseline x seed, all to the largest budget."""
+    """The grid: problem x size x variant x seed (evolve), plus each baseline x seed, all to the largest budget."""
     last = len(exp.budgets) - 1
     cells = []
     for problem in exp.problems:
         for seed in exp.seeds:
-            cells += [Cell(problem, size, "evolve", seed, last, last) for size in exp.sizes]
+            cells += [Cell(problem, size, "evolve", seed, last, last, variant)
+                      for size in exp.sizes for variant in (list(exp.variants) or [""])]
             for mode in exp.baselines:
                 size = NO_SIZE if mode == "random_mutation" else exp.llm_baseline_size
                 cells.append(Cell(problem, size, mode, seed, last, last))
@@ -73,9 +82,10 @@ def cell_config(exp: ExperimentConfig, cell: Cell, scripted_file: str | None = N
         backend=exp.backend, scripted_file=scripted_file or exp.scripted_file, base_url=exp.base_url,
         api_key_env=exp.api_key_env, threads=exp.threads, samples=exp.max_samples,
         budget=exp.budgets[cell.budget_index], hardware=exp.hardware, price_as=exp.price_as, seed=cell.seed,
+        modelled_batch=exp.modelled_batch,
         islands=1 if cell.mode == "single_island" else exp.islands, eval_timeout=exp.eval_timeout,
         max_tokens=exp.max_tokens, temperature=exp.temperature,
-        mode="evolve" if cell.mode == "single_island" else cell.mode)
+        mode="evolve" if cell.mode == "single_island" else cell.mode, **exp.variants.get(cell.variant, {}))
 
 
 def shuffled_script(texts: list, seed: int) -> list:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -20,6 +20,10 @@ from funsearch.cost.budget import Budget, BudgetError, BudgetUnit
 
 BASELINES = ("best_of_n", "single_island", "random_mutation")
 SWEEP_UNITS = (BudgetUnit.DOLLARS, BudgetUnit.GPU_SECONDS, BudgetUnit.TOKENS, BudgetUnit.SAMPLES)
+
+
+VARIANT_FIELDS = ("prompt", "steer", "cascade_probe", "cascade_margin", "parent_helpers", "temperature",
+                  "functions_per_prompt", "samples_per_prompt", "islands", "max_tokens")
 
 
 class ExperimentError(Exception):
@@ -43,6 +47,8 @@ class ExperimentConfig(BaseModel):
                                "single_island (islands=1), random_mutation (no LLM)")
     baseline_size: str | None = Field(None, description="size the LLM baselines use (default: the first size)")
     price_as: str | None = Field("h100", description="hardware profile modelled cost is priced on (None: measured)")
+    modelled_batch: int = Field(1, ge=1, description="batch the price-as engine is modelled at (cost per sample "
+                                                     "falls with it until decoding becomes compute-bound)")
     hardware: str = Field("cpu", description="hardware profile the proposers really run on")
     backend: Literal["llamacpp", "scripted", "openai"] = Field("llamacpp", description="proposer backend")
     scripted_file: str | None = Field(None, description="JSON list of completion texts (backend scripted)")
@@ -60,6 +66,10 @@ class ExperimentConfig(BaseModel):
                                                                       "every budget has this probability")
     max_adaptive_runs: int | None = Field(None, ge=1, description="--adaptive run cap per problem "
                                                                   "(default: the grid's sizes x seeds)")
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="named run settings compared like sizes (an ablation): each evolve "
+                                          "cell runs once per variant, e.g. {classic = {prompt = 'classic', steer "
+                                          "= false}, edit = {prompt = 'edit'}}; keys: " + ", ".join(VARIANT_FIELDS))
 
     @field_validator("problems", "sizes", "budgets", mode="before")
     @classmethod
@@ -84,6 +94,23 @@ class ExperimentConfig(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("has repeated seeds")
         return tuple(value)
+
+    @field_validator("variants")
+    @classmethod
+    def _variants(cls, value):
+        from funsearch.config import ConfigError, make_config
+
+        for name, settings in value.items():
+            if not name or not name.replace("-", "").replace("_", "").isalnum():
+                raise ValueError(f"variant name {name!r} must be letters, digits, - or _")
+            unknown = sorted(set(settings) - set(VARIANT_FIELDS))
+            if unknown:
+                raise ValueError(f"{name}: unknown setting {unknown[0]!r} (one of {', '.join(VARIANT_FIELDS)})")
+            try:
+                make_config(problem="-", **settings)
+            except ConfigError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return value
 
     @field_validator("baselines", mode="before")
     @classmethod
