@@ -66,9 +66,8 @@ def solve(instance: dict) -> list[int]:
     for item in items:
         item = float(item)
         valid = np.nonzero(bins - item >= 0)[0]
-        scores = np.asarray(priority(item, bins[valid]))
-        if scores.shape != valid.shape:
-            raise ValueError(f"priority returned shape {scores.shape}, expected {valid.shape}")
+        # numbers, finite, one per bin: np.argmax would rank NaN or strings too (funsearch.BadOutput otherwise)
+        scores = funsearch.finite_numbers(priority(item, bins[valid]), shape=valid.shape, what="priority")
         best = int(valid[int(np.argmax(scores))])
         bins[best] -= item
         assignment.append(best)

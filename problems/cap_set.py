@@ -48,8 +48,10 @@ def solve(instance: dict) -> list[list[int]]:
     """Greedy cap set: visits the vectors by decreasing priority (stable), adds each that completes no line."""
     n = instance["n"]
     vectors = np.array(list(itertools.product(range(3), repeat=n)), dtype=np.int64)
-    priorities = np.array([float(priority(tuple(int(x) for x in v), n)) for v in vectors])
-    order = np.argsort(-priorities, kind="stable")  # NaN priorities go last
+    # one finite number per vector (funsearch.BadOutput otherwise): np.argsort would place NaN anywhere
+    priorities = funsearch.finite_numbers([priority(tuple(int(x) for x in v), n) for v in vectors],
+                                          shape=(len(vectors),), what="priority")
+    order = np.argsort(-priorities, kind="stable")
     blocked = np.zeros(len(vectors), dtype=bool)   # vectors that would complete a line (or are chosen)
     chosen: list[int] = []
     for index in order:

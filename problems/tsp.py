@@ -158,16 +158,19 @@ def build_tour(distance_matrix: np.ndarray) -> list[int]:
 
 
 def as_tour(order, n: int) -> list[int]:
-    """The order as a list of ints if it is a permutation of 0..n-1; otherwise ValueError (one line)."""
-    array = np.asarray(order)
+    """The order as a list of ints if it is a permutation of 0..n-1; otherwise funsearch.BadOutput (one line).
+    A closed tour (n + 1 cities, the last one the first again, as models often write it) counts as its n cities."""
+    array = funsearch.finite_numbers(order, what="build_tour")
+    if array.ndim == 1 and array.shape[0] == n + 1 and n > 0 and array[0] == array[-1]:
+        array = array[:-1]
     if array.ndim != 1 or array.shape[0] != n:
-        raise ValueError(f"tour must be a 1-D sequence of {n} cities, got shape {array.shape}")
+        raise funsearch.BadOutput(f"tour must be a 1-D sequence of {n} cities, got shape {array.shape}")
     if array.dtype.kind not in "iu":
         if array.dtype.kind != "f" or not np.all(array == np.round(array)):
-            raise ValueError(f"tour must hold integer city indices, got dtype {array.dtype}")
+            raise funsearch.BadOutput(f"tour must hold integer city indices, got dtype {array.dtype}")
         array = array.astype(np.int64)
     if not np.array_equal(np.sort(array), np.arange(n)):
-        raise ValueError(f"tour is not a permutation of 0..{n - 1} (duplicate or missing cities)")
+        raise funsearch.BadOutput(f"tour is not a permutation of 0..{n - 1} (duplicate or missing cities)")
     return [int(c) for c in array]
 
 

@@ -8,7 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from funsearch.cli.problems import register
-from funsearch.problem.check import check_problem
+from funsearch.problem.check import check_problem, inspect_problem
 from funsearch.problem.evaluator import Evaluator
 from funsearch.problem.loader import load_problem
 
@@ -136,6 +136,10 @@ def test_new_problem_writes_a_working_template(tmp_path):
     text = path.read_text()
     assert "PROBLEM_NAME" not in text and text.startswith('"""knapsack:')
     assert check_problem(path) == []
+    assert inspect_problem(path).warnings == []  # its driver validates what priority() returns
+    with Evaluator(load_problem(path)) as evaluator:
+        nan = evaluator.evaluate("def priority(value, weight, capacity):\n    return float('nan')\n")
+    assert nan.failure.value == "bad_output" and "priority returned 30 non-finite value(s)" in nan.message
     again = runner.invoke(cli(), ["new-problem", "knapsack", "--dir", str(tmp_path / "mine")])
     assert again.exit_code == 1 and "already exists; not overwriting" in again.output
     assert path.read_text() == text

@@ -6,7 +6,7 @@ import typer
 from typer.testing import CliRunner
 
 from funsearch.cli.problems import register
-from funsearch.problem.check import check_problem, corruptions
+from funsearch.problem.check import check_problem, corruptions, inspect_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,7 +105,29 @@ def test_several_shape_defects_are_all_reported(tmp_path):
 
 @pytest.mark.parametrize("problem", ["bin_packing", "tsp", "cap_set"])
 def test_shipped_problems_pass(problem):
-    assert check_problem(ROOT / "problems" / f"{problem}.py") == []
+    assert inspect_problem(ROOT / "problems" / f"{problem}.py") == ([], [])
+
+
+# a driver that ranks whatever the evolved function returns (np.argmax takes NaN and strings)
+UNCHECKED = (('    """Index of the chosen value."""\n    return 1\n', '    """Preference for a value."""\n    return value\n'),
+             ("def pick(values: list) -> int:", "def pick(value: float) -> float:"),
+             ('    return [pick(instance["values"])]',
+              '    import numpy as np\n    return [int(np.argmax(np.asarray([pick(v) for v in instance["values"]])))]'))
+CHECKED = UNCHECKED[:2] + ((UNCHECKED[2][0], UNCHECKED[2][1].replace(
+    "np.asarray(", "funsearch.finite_numbers(").replace("]))])", "], what='pick'))])")),)
+
+
+def test_a_driver_that_does_not_validate_is_warned_about(tmp_path):
+    found = inspect_problem(write(tmp_path, "unchecked", UNCHECKED))
+    assert found.defects == [] and len(found.warnings) == 1
+    assert found.warnings[0].startswith("unchecked.py: the run driver does not validate what pick() returns: "
+                                        "with pick() returning NaN")
+    assert inspect_problem(write(tmp_path, "checked", CHECKED)) == ([], [])
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)
+    shown = CliRunner().invoke(app, ["check", str(tmp_path / "unchecked.py")])
+    assert shown.exit_code == 0 and shown.output.splitlines()[1].startswith("warning: unchecked.py: the run driver")
 
 
 def test_corruptions_are_generic():

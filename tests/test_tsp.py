@@ -127,12 +127,22 @@ def test_score_rejects_invalid_tours(solution, fragment):
     ([0, 1, 2], "1-D sequence of 4"),
     ([[0, 1], [2, 3]], "1-D sequence of 4"),
     ([0, 1, 2.5, 3], "integer"),
+    ([0, 1, 2, 3, 1], "1-D sequence of 4"),  # n + 1 cities, but not back to the first one
+    ([0, 1, float("nan"), 3], "non-finite"),
+    ([0, 1, float("inf"), 3], "non-finite"),
+    (["0", "1", "2", "3"], "not numbers"),
+    ([True, False, True, False], "integer"),
 ])
 def test_driver_guards_invalid_orders(order, fragment):
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(funsearch.BadOutput) as info:
         TSP.as_tour(order, 4)
     assert fragment in str(info.value)
     assert TSP.as_tour(np.array([3.0, 2.0, 1.0, 0.0]), 4) == [3, 2, 1, 0]
+
+
+def test_driver_accepts_a_closed_tour_as_the_open_one():
+    assert TSP.as_tour([2, 0, 3, 1, 2], 4) == [2, 0, 3, 1]
+    assert TSP.as_tour(np.array([0, 1, 2, 3, 0]), 4) == [0, 1, 2, 3]
 
 
 @pytest.mark.parametrize("split,n", [("train50", 50), ("tsp20", 20), ("tsp50", 50), ("tsp100", 100), ("tsp200", 200)])

@@ -14,18 +14,20 @@ TEMPLATE = Path(__file__).resolve().parent.parent / "problem" / "templates" / "n
 
 
 def check(problem: Path = typer.Argument(..., help="problem file, e.g. problems/cap_set.py")) -> None:
-    """Validate a problem file; print each defect on one line (exit 1), or "ok: ..."."""
-    from funsearch.problem.check import check_problem
+    """Validate a problem file; print each defect on one line (exit 1), or "ok: ...", then any warnings."""
+    from funsearch.problem.check import inspect_problem
     from funsearch.problem.loader import load_problem
 
-    defects = check_problem(problem)
-    for line in defects:
+    found = inspect_problem(problem)
+    for line in found.defects:
         typer.echo(line)
-    if defects:
+    if found.defects:
         raise typer.Exit(1)
     loaded = load_problem(problem)
     typer.echo(f"ok: {problem}: evolves {loaded.function_name}{loaded.signature}; "
                f"{len(loaded.splits)} splits, train split {loaded.train_split!r}; baseline valid in the sandbox")
+    for line in found.warnings:
+        typer.echo(f"warning: {line}")
 
 
 def new_problem(

@@ -10,58 +10,97 @@ The checks, in order (later ones need the earlier ones to pass):
   5. score() rejects corrupted solutions: the baseline's solution for the first train instance with its first
      element replaced by None, and None itself. (Dropping an element is no generic corruption: a subset of a
      cap set is still a cap set.)
+A warning (not a defect): the driver does not validate what the evolved function returns. The heuristic: on
+the first train instance, a candidate returns the baseline's own output with every number replaced by NaN, and
+then by a string (same shape, same containers); a driver that validates refuses both (bad_output, or any
+failure); one that turns either into a solution score() accepts would rank garbage (np.argmax takes NaN and
+strings), so `inspect_problem` warns.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from funsearch.messages import one_line
 from funsearch.problem.loader import Problem, ProblemError, import_problem_module, load_problem
 from funsearch.problem.markers import EVOLVE_ATTR, RUN_ATTR
+from funsearch.program.canonical import rename_function
 from funsearch.records import EvalResult, FailureKind
 
-Evaluate = Callable[[Problem, str, str], EvalResult]
+Evaluate = Callable[..., EvalResult]  # (problem, source, split, instances=None) -> EvalResult
 
 
-def sandbox_evaluator(timeout: float) -> Evaluate:
-    """Evaluate a source on a split through the sandboxed Evaluator (the path LLM candidates take)."""
-    def evaluate(problem: Problem, source: str, split: str) -> EvalResult:
+class Inspection(NamedTuple):
+    """What `funsearch check` found: defects (the file does not work) and warnings (it works, but see this)."""
+
+    defects: list[str]
+    warnings: list[str]
+
+
+class _SandboxEvaluate:
+    """Evaluate a source on a split or instances through one sandboxed Evaluator (the path LLM candidates
+    take), started on first use; `close()` stops it."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.evaluator = None
+
+    def __call__(self, problem: Problem, source: str, split: str, instances: list | None = None) -> EvalResult:
         from funsearch.problem.evaluator import Evaluator
         from funsearch.sandbox.limits import SandboxLimits
 
-        with Evaluator(problem, limits=SandboxLimits(wall_seconds=timeout, cpu_seconds=timeout)) as evaluator:
-            return evaluator.evaluate(source, split=split)
-    return evaluate
+        if self.evaluator is None:
+            self.evaluator = Evaluator(problem, limits=SandboxLimits(wall_seconds=self.timeout))
+        return self.evaluator.evaluate(source, split=split, instances=instances)
+
+    def close(self) -> None:
+        if self.evaluator is not None:
+            self.evaluator.close()
 
 
-def check_problem(path: str | Path, timeout: float = 10.0, evaluate: Evaluate | None = None) -> list[str]:
-    """Each defect of the problem file as one line; [] when the file is fine.
+def check_problem(path: str | Path, timeout: float | None = None, evaluate: Evaluate | None = None) -> list[str]:
+    """Each defect of the problem file as one line; [] when the file is fine (see `inspect_problem`)."""
+    return inspect_problem(path, timeout, evaluate).defects
 
-    `timeout`: sandbox wall/CPU seconds for the baseline's run on the train split; `evaluate` replaces the
+
+def inspect_problem(path: str | Path, timeout: float | None = None, evaluate: Evaluate | None = None) -> Inspection:
+    """The problem file's defects and warnings, each one line.
+
+    `timeout`: sandbox wall seconds per instance (default: SandboxLimits'); `evaluate` replaces the
     sandboxed evaluation (for callers that already hold an evaluator)."""
     path = Path(path).resolve()
     try:
         module = import_problem_module(path)
     except ProblemError as exc:
-        return [str(exc)]
+        return Inspection([str(exc)], [])
     defects = _shape_defects(module, path.name)
     if defects:
-        return defects
+        return Inspection(defects, [])
     try:
         problem = load_problem(path)
     except ProblemError as exc:
-        return [str(exc)]
+        return Inspection([str(exc)], [])
     loaded: dict[str, list[dict]] = {}
     for split in problem.splits:
         try:
             loaded[split] = problem.load_split(split)
         except ProblemError as exc:
             defects.append(str(exc))
+    warnings: list[str] = []
     if problem.train_split in loaded:
-        defects += _baseline_defects(problem, loaded[problem.train_split], evaluate or sandbox_evaluator(timeout))
-    return list(dict.fromkeys(defects))
+        from funsearch.sandbox.limits import SandboxLimits
+
+        own = _SandboxEvaluate(timeout or SandboxLimits().wall_seconds) if evaluate is None else None
+        try:
+            found = _baseline_defects(problem, loaded[problem.train_split], evaluate or own)
+            defects += found
+            if not found:
+                warnings += validation_warnings(problem, loaded[problem.train_split][0], evaluate or own)
+        finally:
+            if own is not None:
+                own.close()
+    return Inspection(list(dict.fromkeys(defects)), warnings)
 
 
 def _marked(module, attr: str) -> list[str]:
@@ -141,3 +180,49 @@ def corruptions(solution: Any) -> list[tuple[str, Any]]:
         out.append((f"value of {key!r} replaced by None", {**solution, key: None}))
     out.append(("solution replaced by None", None))
     return out
+
+
+POISONS = (("NaN", 'float("nan")'), ("strings", '"x"'))
+
+_PROBE = '''
+{baseline}
+
+
+def _funsearch_poisoned(value, fill):
+    import numpy
+    if isinstance(value, numpy.ndarray):
+        return numpy.full(value.shape, fill)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_funsearch_poisoned(v, fill) for v in value)
+    if isinstance(value, dict):
+        return {{k: _funsearch_poisoned(v, fill) for k, v in value.items()}}
+    if isinstance(value, (int, float, numpy.number, numpy.bool_)):
+        return fill
+    return value
+
+
+def {name}(*args, **kwargs):
+    return _funsearch_poisoned(_funsearch_baseline(*args, **kwargs), {fill})
+'''
+
+
+def poisoned_source(problem: Problem, fill: str) -> str:
+    """A candidate that returns the baseline's output with every number replaced by `fill` (a Python expression)."""
+    baseline = rename_function(problem.baseline_source, problem.function_name, "_funsearch_baseline")
+    return _PROBE.format(baseline=baseline.rstrip(), name=problem.function_name, fill=fill)
+
+
+def validation_warnings(problem: Problem, instance: dict, evaluate: Evaluate) -> list[str]:
+    """A warning when the driver turns NaN or strings from the evolved function into a solution score() accepts."""
+    name, fn = problem.path.name, problem.function_name
+    for label, fill in POISONS:
+        try:
+            result = evaluate(problem, poisoned_source(problem, fill), problem.train_split, instances=[instance])
+        except Exception:  # the harness could not run it: nothing to conclude
+            continue
+        if result.valid:
+            return [f"{name}: the run driver does not validate what {fn}() returns: with {fn}() returning "
+                    f"{label} (the baseline's output, every number replaced) score() accepted its solution on "
+                    f"{problem.instance_names([instance])[0]}; check it with funsearch.finite_numbers (or raise "
+                    f"funsearch.BadOutput): see docs/problems.md"]
+    return []

@@ -17,6 +17,7 @@ from dataclasses import replace
 from funsearch.messages import one_line
 from funsearch.problem.cascade import CascadeRule
 from funsearch.problem.loader import Problem, ProblemError
+from funsearch.problem.markers import BadOutput
 from funsearch.program.units import parse_failure
 from funsearch.records import EvalResult, FailureKind, InstanceOutcome
 from funsearch.sandbox.client import ForkServer, SandboxError, ServerDied
@@ -198,6 +199,8 @@ def evaluate_in_process(problem: Problem, candidate_source: str, split: str | No
             raws.append(RawOutcome(solution=solution, seconds=time.perf_counter() - t0))
     except MemoryError as exc:
         raws.append(RawOutcome(failure=FailureKind.MEMORY, message=f"{type(exc).__name__}: {exc}"))
+    except BadOutput as exc:
+        raws.append(RawOutcome(failure=FailureKind.BAD_OUTPUT, message=f"{type(exc).__name__}: {exc}"))
     except Exception as exc:
         raws.append(RawOutcome(failure=FailureKind.RUNTIME_ERROR, message=f"{type(exc).__name__}: {exc}"))
     finally:

@@ -1,4 +1,4 @@
-"""Markers a problem file uses: ``@funsearch.evolve``, ``@funsearch.run``.
+"""Markers a problem file uses: ``@funsearch.evolve``, ``@funsearch.run``, and its two exceptions.
 
 Both return the decorated function unchanged (so the driver calls the evolved
 function by its global name, and a candidate that redefines that name replaces
@@ -26,3 +26,9 @@ def run(fn: F) -> F:
 
 class InvalidSolution(ValueError):
     """Raised by a problem's trusted ``score`` when a solution breaks the problem's rules."""
+
+
+class BadOutput(ValueError):
+    """Raised by a problem's driver (in the sandbox) when the evolved function returned something it cannot
+    use: not numbers, not finite, not the right shape. The candidate fails as ``bad_output`` with this one-line
+    message (any other exception is a ``runtime_error``). See ``funsearch.finite_numbers``."""

@@ -21,6 +21,7 @@ import traceback
 from dataclasses import dataclass
 
 from funsearch.messages import one_line
+from funsearch.problem.markers import BadOutput
 from funsearch.sandbox.wire import encode_solution
 
 RESULT_FD = 3
@@ -224,6 +225,9 @@ def run_candidate(namespace: dict, payload: bytes, run_name: str, instances: lis
             _send(f'{{"i":{index},"t":{seconds!r},"s":{text}}}')
     except MemoryError as exc:
         _send(json.dumps({"i": index, "t": time.perf_counter() - start, "err": "memory_error",
+                          "msg": _describe(exc)}))
+    except BadOutput as exc:  # the driver refused what the evolved function returned (funsearch.finite_numbers)
+        _send(json.dumps({"i": index, "t": time.perf_counter() - start, "err": "bad_output",
                           "msg": _describe(exc)}))
     except BaseException as exc:  # SystemExit and KeyboardInterrupt are the candidate's failures too
         _send(json.dumps({"i": index, "t": time.perf_counter() - start, "err": "runtime_error",

@@ -56,8 +56,12 @@ def priority(value: float, weight: float, capacity: float) -> float:
 def solve(instance: dict) -> list[int]:
     """Returns the indices of the packed items."""
     items = range(len(instance["values"]))
-    keys = [float(priority(float(instance["values"][i]), float(instance["weights"][i]), float(instance["capacity"])))
-            for i in items]
+    # Check what the evolved function returned before using it: numbers, all finite, one per item. Anything else
+    # (NaN, infinity, None, a string, an array per item) raises funsearch.BadOutput and the candidate fails as
+    # bad_output with that one line, instead of sorted() ranking garbage. `funsearch check` warns without it.
+    keys = funsearch.finite_numbers(
+        [priority(float(instance["values"][i]), float(instance["weights"][i]), float(instance["capacity"]))
+         for i in items], shape=(len(items),), what="priority")
     order = sorted(items, key=lambda i: -keys[i])  # stable: ties keep index order
     packed, load = [], 0
     for i in order:

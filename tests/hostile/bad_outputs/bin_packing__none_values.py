@@ -1,0 +1,2 @@
+def priority(item, bins):
+    return [None] * len(bins)
