@@ -1,4 +1,5 @@
-"""`funsearch sweep CONFIG` (run an experiment's cells, resumably) and `funsearch report SWEEP_DIR`."""
+"""`funsearch sweep CONFIG` (run an experiment's cells, resumably), `funsearch report SWEEP_DIR` and
+`funsearch export SWEEP_DIR DEST` (a committable copy without run stores)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,16 +50,36 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(130) from None
         typer.echo(f"results: {sweep_dir / 'results.csv'}")
         if report:
-            from funsearch.study.report import write_report
-            typer.echo(f"report: {write_report(sweep_dir)}")
+            from funsearch.study.report import ReportError, write_report
+            try:
+                typer.echo(f"report: {write_report(sweep_dir)}")
+            except ReportError as exc:
+                fail(str(exc))
 
     @app.command("report")
-    def report_cmd(sweep_dir: Path = typer.Argument(..., help="a sweep folder (with results.csv)")) -> None:
-        """Write SWEEP_DIR/report.md with plots: best metric vs cost per size, yield funnels, the best size per
-        budget."""
+    def report_cmd(sweep_dir: Path = typer.Argument(..., help="a sweep folder (experiment.json, compact/)")) -> None:
+        """Write SWEEP_DIR/report.md, results.csv and plots from the cells' compact summaries: the best size per
+        budget, metric vs cost per size, held-out metrics, the decomposition, yield funnels. Deterministic."""
         from funsearch.study.report import ReportError, write_report
 
         try:
             typer.echo(write_report(sweep_dir))
         except ReportError as exc:
             fail(str(exc))
+
+    @app.command("export")
+    def export_cmd(
+        sweep_dir: Path = typer.Argument(..., help="a sweep folder"),
+        dest: Path = typer.Argument(..., help="the committable folder to write, e.g. docs/results/<name>"),
+    ) -> None:
+        """Copy a sweep's committable data (experiment.json, compact/, adaptive.json) into DEST, without the run
+        stores, and rebuild results.csv, report.md and the plots there. DEST resumes like a sweep folder."""
+        from funsearch.study.experiment import ExperimentError
+        from funsearch.study.export import export
+        from funsearch.study.report import ReportError
+
+        try:
+            report_path, cells = export(sweep_dir, dest)
+        except (ExperimentError, ReportError) as exc:
+            fail(str(exc))
+        typer.echo(f"exported {cells} finished cells to {dest}; report: {report_path}")

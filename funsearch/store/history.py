@@ -23,9 +23,9 @@ class LedgerRows:
     """What budget curves read from a finished run (each list in id order).
 
     Attributes:
-      samples: id, prompt_tokens, completion_tokens, failure, program_hash, measured_cost, modelled_cost.
+      samples: id, island, prompt_tokens, completion_tokens, failure, program_hash, measured_cost, modelled_cost.
       evaluations: sample_id, program_hash, valid, score, metrics, measured_cost, modelled_cost.
-      programs: sample_id, hash, score.
+      programs: sample_id, island, hash, score (in sample order).
       stop_reason: why the run stopped (None when it did not stop cleanly).
     """
 
@@ -50,15 +50,20 @@ def ledger_rows(run_dir: Path) -> LedgerRows:
     """The rows of a finished run that budget curves walk (see `LedgerRows`)."""
     store = RunStore(run_dir)
     try:
-        return LedgerRows(
-            store.query("SELECT id, prompt_tokens, completion_tokens, failure, program_hash, measured_cost, "
-                        "modelled_cost FROM samples ORDER BY id"),
-            store.query("SELECT sample_id, program_hash, valid, score, metrics, measured_cost, "
-                        "modelled_cost FROM evaluations ORDER BY sample_id"),
-            store.query("SELECT sample_id, hash, score FROM programs ORDER BY id"),
-            store.meta("stop_reason"))
+        return ledger_rows_of(store)
     finally:
         store.close()
+
+
+def ledger_rows_of(store: RunStore) -> LedgerRows:
+    """`ledger_rows` of an open store."""
+    return LedgerRows(
+        store.query("SELECT id, island, prompt_tokens, completion_tokens, failure, program_hash, measured_cost, "
+                    "modelled_cost FROM samples ORDER BY id"),
+        store.query("SELECT sample_id, program_hash, valid, score, metrics, measured_cost, "
+                    "modelled_cost FROM evaluations ORDER BY sample_id"),
+        store.query("SELECT sample_id, island, hash, score FROM programs ORDER BY sample_id, id"),
+        store.meta("stop_reason"))
 
 
 def recorded_models(run_dir: str | Path) -> list[str]:

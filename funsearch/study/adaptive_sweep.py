@@ -9,6 +9,8 @@ at every budget has the experiment's target_confidence or the problem has max_ad
 Resume: SWEEP_DIR/adaptive.json records every choice (size, seed, reason, gain, confidence before) before
 its run starts; a restarted sweep runs the recorded cells first (finished ones are skipped), then goes on
 choosing from the data. A run that fails (a Ray task error) stops the problem's loop; re-running retries it.
+Observations come from the cells' compact summaries (folder.py): a fresh clone of a committed folder resumes
+without the run stores.
 """
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ import json
 from pathlib import Path
 
 from funsearch.study import adaptive
-from funsearch.study.budget_curves import run_rows
 from funsearch.study.cells import Cell, expand
 
 
@@ -58,7 +59,7 @@ def run_adaptive(sweep) -> None:
         while True:
             evolve = [c for c in sweep.cells() if c.problem == problem and c.mode == "evolve" and c.size in exp.sizes]
             done = [c for c in evolve if sweep.status(c) == "finished"]
-            rows = [r for c in done for r in run_rows(exp, c, sweep.run_dir(c))]
+            rows = [r for c in done for r in sweep.cell_rows(c)]
             post = adaptive.fit_posterior(adaptive.run_curves(rows, exp.budgets), exp.sizes, exp.budget_amounts)
             answer = ", ".join(f"{b}: {s} ({p:.2f})" for b, (s, p) in zip(exp.budgets, post.answer()))
             runs = ", ".join(f"{s} {int(n)}" for s, n in zip(exp.sizes, post.runs))

@@ -9,6 +9,7 @@ Errors are one line naming the field: `experiment.toml: budgets: all budgets mus
 """
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,14 @@ from funsearch.cost.budget import Budget, BudgetError, BudgetUnit
 BASELINES = ("best_of_n", "single_island", "random_mutation")
 SWEEP_UNITS = (BudgetUnit.DOLLARS, BudgetUnit.GPU_SECONDS, BudgetUnit.TOKENS, BudgetUnit.SAMPLES)
 
+
+# The fields that decide what a finished cell's numbers mean: a sweep folder whose saved experiment differs in
+# one of them holds another experiment's results and is refused (see `incompatibility`). Seeds, problems, sizes,
+# baselines and new variants only add cells, each an independent run: a folder may grow by them. threads and
+# hardware change measured seconds, never the modelled budgets; out, target_confidence and max_adaptive_runs
+# change where and how long a sweep runs, not what a cell holds.
+DEFINING_FIELDS = ("name", "budgets", "price_as", "modelled_batch", "backend", "scripted_file", "base_url",
+                   "max_samples", "islands", "eval_timeout", "max_tokens", "temperature")
 
 VARIANT_FIELDS = ("prompt", "steer", "cascade_probe", "cascade_margin", "parent_helpers", "temperature",
                   "functions_per_prompt", "samples_per_prompt", "islands", "max_tokens")
@@ -186,7 +195,8 @@ def parse_experiment(data: dict, source: str = "experiment") -> ExperimentConfig
 
 
 def load_experiment(path: str | Path, check_files: bool = True) -> ExperimentConfig:
-    """Read and validate experiments/NAME.toml; with check_files, every problem and scripted file must exist."""
+    """Read and validate experiments/NAME.toml; with check_files, every problem and scripted file must exist and
+    every size must be in the model registry (with weights for the experiment's backend)."""
     path = Path(path)
     try:
         with open(path, "rb") as f:
@@ -202,4 +212,46 @@ def load_experiment(path: str | Path, check_files: bool = True) -> ExperimentCon
                 raise ExperimentError(f"{path}: problems: no such file {problem}")
         if exp.scripted_file and not Path(exp.scripted_file).is_file():
             raise ExperimentError(f"{path}: scripted_file: no such file {exp.scripted_file}")
+        check_sizes(exp, str(path))
     return exp
+
+
+def check_sizes(exp: ExperimentConfig, source: str = "experiment") -> None:
+    """Every size must be a registry name; with backend llamacpp it must ship llama.cpp weights."""
+    from funsearch.weights.registry import ModelRegistryError, load_registry
+
+    try:
+        registry = load_registry()
+    except ModelRegistryError as exc:
+        raise ExperimentError(f"{source}: sizes: {exc}") from None
+    for size in exp.sizes:
+        if size not in registry:
+            raise ExperimentError(f"{source}: sizes: unknown size {size!r} (the registry has "
+                                  f"{', '.join(registry)})")
+        if exp.backend == "llamacpp" and registry[size].llamacpp is None:
+            raise ExperimentError(f"{source}: sizes: {size!r} has no llama.cpp weights (backends: "
+                                  f"{', '.join(registry[size].backends)})")
+
+
+def defining(data: dict) -> dict:
+    """The defining fields of an experiment given as its JSON (experiment.json), defaults filled in."""
+    try:
+        data = json.loads(ExperimentConfig.model_validate(data).model_dump_json())
+    except ValidationError:
+        pass                                  # a file from another version: compare what it says
+    return {k: data.get(k) for k in DEFINING_FIELDS + ("variants",)}
+
+
+def incompatibility(saved: dict, exp: ExperimentConfig) -> str | None:
+    """Why results of the experiment `saved` (its experiment.json) cannot be merged with `exp`'s, naming the first
+    differing defining field ("budgets: saved [...], now [...]"); None when exp is the same experiment, possibly
+    with more (or fewer) seeds, problems, sizes, baselines or variants. A variant both name must mean the same."""
+    old, new = defining(saved), defining(json.loads(exp.model_dump_json()))
+    for key in DEFINING_FIELDS:
+        if old[key] != new[key]:
+            return f"{key}: saved {json.dumps(old[key])}, now {json.dumps(new[key])}"
+    for name in sorted(set(old["variants"] or {}) & set(new["variants"] or {})):
+        if old["variants"][name] != new["variants"][name]:
+            return (f"variants.{name}: saved {json.dumps(old['variants'][name], sort_keys=True)}, now "
+                    f"{json.dumps(new['variants'][name], sort_keys=True)}")
+    return None

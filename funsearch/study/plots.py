@@ -1,4 +1,6 @@
-"""The report's PNG plots (matplotlib, Agg): score or metric vs budget per size, yield funnels, fitted curves."""
+"""The report's PNG plots (matplotlib, Agg): score or metric vs budget per size, yield funnels, fitted curves.
+
+PNGs carry no Software stamp, so the same data give the same bytes (`funsearch report` is reproducible)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -14,6 +16,11 @@ def label(mode: str, size: str) -> str:
     if mode == "evolve":
         return size
     return mode if size == NO_SIZE else f"{mode} ({size})"
+
+
+def _save(fig, path: Path) -> None:
+    """Write a PNG whose bytes depend on the figure only (no matplotlib version stamp): reports are reproducible."""
+    fig.savefig(path, dpi=110, metadata={"Software": None})
 
 
 def _pyplot():
@@ -57,7 +64,7 @@ def plot_funnel(funnel: dict, path: Path, title: str) -> None:
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -89,5 +96,5 @@ def _finish(fig, ax, path: Path, title: str, ylabel: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     _pyplot().close(fig)

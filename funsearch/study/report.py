@@ -1,44 +1,30 @@
-"""`funsearch report SWEEP_DIR`: SWEEP_DIR/report.md with PNG plots, from results.csv and the cells' run stores.
+"""`funsearch report SWEEP_DIR`: SWEEP_DIR/report.md with PNG plots, from the cells' compact summaries alone.
 
-Per problem: the answer table (best size at each budget, margin, posterior confidence and the bootstrap's);
-best metric vs budget per size and baseline (mean and 95 % bootstrap band over seeds); improvement over the
-seed program per unit of modelled cost; the yield funnel per size (samples > extracted > compiles > runs >
-valid > new best, summed over seeds); saturating fits of score vs budget per size with extrapolated
-crossover budgets. Plots are drawn by study/plots.py.
+The report rebuilds results.csv from compact/ (folder.py; finished cells without one get it from their run store
+first) and is deterministic: the same compact data give byte-identical report.md, results.csv and PNGs (fixed
+bootstrap seeds, sorted groups, PNGs without a creation stamp).
+Top: how many grid cells are finished ("partial results" whenever some are not). Per problem: the answer table
+(best size at each budget, margin, posterior confidence and the bootstrap's) and where the best size changes;
+best metric vs budget per size and baseline (mean and 95 % bootstrap band over seeds: the README figure);
+improvement over the seed program per unit of modelled cost; the held-out metric of each run's best program; the
+decomposition (samples per $ x P(valid and new) x P(improves island best | valid and new) x mean gain), copy and
+failure rates, evaluation's share of the cost; the yield funnel; saturating fits with extrapolated crossovers.
+Last: the adaptive sweep beside the grid, when SWEEP_DIR/adaptive.json exists. Sections: report_sections.py.
 """
 from __future__ import annotations
 
-import json
 import math
-from collections import defaultdict
 from pathlib import Path
 
-from funsearch.store.summary import run_funnel
 from funsearch.study import analysis, fitting
-from funsearch.study.plots import STAGES, plot_curves, plot_fits, plot_funnel
-from funsearch.study.results import read_results
+from funsearch.study import report_sections as sections
+from funsearch.study.experiment import ExperimentError
+from funsearch.study.folder import SweepFolder
+from funsearch.study.plots import plot_curves, plot_fits
 
 
 class ReportError(Exception):
     """The sweep folder has no results to report. One line."""
-
-
-def funnels(sweep_dir: Path, rows: list[dict]) -> dict[tuple[str, str, str], dict]:
-    """(problem, mode, size) -> yield funnel counts summed over the cells' seeds (from the run stores)."""
-    out: dict = defaultdict(lambda: dict.fromkeys(STAGES, 0))
-    seen = set()
-    for r in rows:
-        if r["cell"] in seen:
-            continue
-        seen.add(r["cell"])
-        run_dir = sweep_dir / "cells" / r["cell"]
-        if not (run_dir / "run.sqlite").is_file():
-            continue
-        for m in run_funnel(run_dir):
-            total = out[(r["problem"], r["mode"], r["size"])]
-            for stage in STAGES:
-                total[stage] += m.get(stage) or 0
-    return dict(out)
 
 
 def _num(v, digits: int = 4) -> str:
@@ -46,24 +32,31 @@ def _num(v, digits: int = 4) -> str:
 
 
 def write_report(sweep_dir: str | Path) -> Path:
-    """Write SWEEP_DIR/report.md and its PNGs; returns the report's path."""
+    """Write SWEEP_DIR/results.csv, report.md and its PNGs from the compact cells; returns the report's path."""
     sweep_dir = Path(sweep_dir)
-    results = sweep_dir / "results.csv"
-    if not results.is_file():
-        raise ReportError(f"no results.csv in {sweep_dir} (run funsearch sweep first)")
-    rows = read_results(results)
+    try:
+        folder = SweepFolder.open(sweep_dir)
+        folder.check_compacts()
+        compacts = folder.compacts()
+    except ExperimentError as exc:
+        raise ReportError(str(exc)) from None
+    folder.write_results()
+    rows = [r for data in compacts for r in data["rows"]]
     if not rows:
-        raise ReportError(f"{results} has no finished runs yet")
-    meta = json.loads((sweep_dir / "experiment.json").read_text()) if (sweep_dir / "experiment.json").exists() else {}
+        raise ReportError(f"{sweep_dir} has no finished cells yet")
+    exp = folder.exp
     for r in rows:
         r["improvement_per_cost"] = analysis.improvement_per_cost(r)
-    lines = [f"# Sweep {meta.get('name', sweep_dir.name)}", "",
-             f"Budgets in {rows[0]['unit']} (modelled on {meta.get('price_as') or 'the measured hardware'}); "
-             f"backend {meta.get('backend', '?')}; {len({r['cell'] for r in rows})} runs; "
-             f"{len({r['seed'] for r in rows})} seeds. Scores: higher is better. Means over seeds with 95 % "
-             "bootstrap intervals. Every budget of a run is read from one long run's ledger rows.", ""]
+    done, grid = folder.progress()
+    lines = [f"# Sweep {exp.name}", ""] + sections.progress_lines(done, grid) + [
+        f"Budgets in {rows[0]['unit']} (modelled on {exp.price_as or 'the measured hardware'}, serving batch "
+        f"{exp.modelled_batch}; evaluation CPU included); backend {exp.backend}; {len(compacts)} runs; "
+        f"{len({r['seed'] for r in rows})} seeds. Scores: higher is better. Means over seeds with 95 % bootstrap "
+        "intervals. Every budget of a run is read from one long run's ledger rows.", ""]
     for problem in sorted({r["problem"] for r in rows}):
-        lines += _problem_section(sweep_dir, problem, [r for r in rows if r["problem"] == problem])
+        lines += _problem_section(sweep_dir, problem, [r for r in rows if r["problem"] == problem],
+                                  [c for c in compacts if c["rows"] and c["rows"][0]["problem"] == problem])
+    lines += sections.adaptive_lines(folder, compacts)
     capped = sorted({r["cell"] for r in rows if not r["reached"]})
     if capped:
         lines += ["## Notes", "", f"{len(capped)} runs stopped at the max_samples cap before their largest budget "
@@ -74,11 +67,12 @@ def write_report(sweep_dir: str | Path) -> Path:
     return path
 
 
-def _problem_section(sweep_dir: Path, problem: str, prow: list[dict]) -> list[str]:
+def _problem_section(sweep_dir: Path, problem: str, prow: list[dict], compacts: list[dict]) -> list[str]:
     amounts = sorted({r["budget_amount"] for r in prow})
     log_x = amounts[-1] / amounts[0] > 3
     return ([f"## {problem}", ""] + _answer_lines(prow) + _curve_lines(sweep_dir, problem, prow, log_x)
-            + _improvement_lines(sweep_dir, problem, prow, log_x) + _funnel_lines(sweep_dir, problem, prow)
+            + _improvement_lines(sweep_dir, problem, prow, log_x) + sections.heldout_lines(compacts)
+            + sections.decomposition_lines(prow, compacts) + sections.funnel_lines(sweep_dir, problem, compacts)
             + _fit_lines(sweep_dir, problem, prow, amounts))
 
 
@@ -86,7 +80,8 @@ def _answer_lines(prow: list[dict]) -> list[str]:
     lines = ["### The answer: best size at each budget", "",
              "| budget | best size | runner-up | margin (score) | confidence | bootstrap | mean score per size |",
              "|---|---|---|---|---|---|---|"]
-    for a in analysis.best_sizes(prow):
+    answers = analysis.best_sizes(prow)
+    for a in answers:
         means = ", ".join(f"{s} {_num(m, 6)} (n={a.n[s]})" for s, m in sorted(a.means.items()))
         tied = [s for s, m in a.means.items() if m == a.means[a.best]]
         best = f"tie: {' = '.join(sorted(tied))}" if len(tied) > 1 else f"**{a.best}**"
@@ -95,7 +90,8 @@ def _answer_lines(prow: list[dict]) -> list[str]:
     return lines + ["", "Confidence: posterior probability that the best size has the highest mean score (a "
                         "Student-t per size and budget, seed-to-seed noise pooled over sizes and budgets: the "
                         "posterior that drives `--adaptive`). Bootstrap: the same probability with seeds "
-                        "resampled per size, overconfident with few seeds (two seeds resample to three means).", ""]
+                        "resampled per size, overconfident with few seeds (two seeds resample to three means).",
+                    ""] + sections.change_lines(answers)
 
 
 def _curve_lines(sweep_dir: Path, problem: str, prow: list[dict], log_x: bool) -> list[str]:
@@ -127,18 +123,6 @@ def _improvement_lines(sweep_dir: Path, problem: str, prow: list[dict], log_x: b
     return ["", "### Improvement per unit of cost", "", f"![improvement per cost]({problem}_improvement.png)", ""]
 
 
-def _funnel_lines(sweep_dir: Path, problem: str, prow: list[dict]) -> list[str]:
-    funnel = funnels(sweep_dir, prow)
-    if not funnel:
-        return []
-    plot_funnel(funnel, sweep_dir / f"{problem}_funnel.png", f"{problem}: yield funnel (all seeds)")
-    lines = ["### Yield funnel", "", f"![yield funnel]({problem}_funnel.png)", "",
-             "| mode | size | " + " | ".join(STAGES) + " |", "|---|---|" + "---|" * len(STAGES)]
-    for (_, mode, size), counts in sorted(funnel.items()):
-        lines.append(f"| {mode} | {size} | " + " | ".join(str(counts[s]) for s in STAGES) + " |")
-    return lines + [""]
-
-
 def _fit_lines(sweep_dir: Path, problem: str, prow: list[dict], amounts: list[float]) -> list[str]:
     lines = ["### Saturating fits and crossovers", ""]
     by_size = fitting.fits_by_size(prow, problem)
@@ -164,4 +148,3 @@ def _fit_lines(sweep_dir: Path, problem: str, prow: list[dict], amounts: list[fl
                      f"{c.probability:.0%} of parameter draws cross in range); {c.better_after} is better "
                      "above it.")
     return lines + [""]
-

@@ -6,12 +6,11 @@ Modes: evolve (the search itself), best_of_n, single_island and random_mutation 
 `--adaptive` chooses which evolve cells to run (adaptive_sweep.py, adaptive.py); `--parallel` runs cells as
 Ray tasks (orchestrator/tasks.py).
 
-Layout:  SWEEP_DIR/experiment.json   the validated experiment
-         SWEEP_DIR/cells/<key>/      one run directory per cell (run.sqlite, config.json, cell.json, log.txt)
-         SWEEP_DIR/adaptive.json     --adaptive: the runs it chose, in order, and why
-         SWEEP_DIR/results.csv       one row per (finished run, budget checkpoint): every run in cells/
-Resume: a cell whose store has a stop_reason (other than "interrupted") is finished and skipped; a cell
-with a store but no clean stop is resumed with run_search(..., resume=True).
+Layout (folder.py):  experiment.json, compact/<key>.json (a finished cell, committed), cells/<key>/ (its run
+directory: run.sqlite, config.json, cell.json, log.txt; git-ignored), adaptive.json, results.csv.
+Resume: a cell with a compact file, or whose store has a stop_reason (other than "interrupted"), is finished
+and skipped (its compact file is written as it finishes); a cell with a store but no clean stop is resumed
+with run_search(..., resume=True). A folder holding another experiment's results is refused before any run.
 With the scripted backend each seed replays the completion list in its own seeded order.
 """
 from __future__ import annotations
@@ -23,10 +22,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from funsearch.study.budget_curves import run_rows
-from funsearch.study.cells import Cell, cell_config, cell_status, recorded_cells, shuffled_script
+from funsearch.study.cells import Cell, cell_config, shuffled_script
 from funsearch.study.experiment import ExperimentConfig
-from funsearch.study.results import write_results
+from funsearch.study.folder import SweepFolder
 
 CPUS_PER_CELL = 2  # a cell's proposer and evaluator actors take one logical CPU each
 
@@ -37,16 +35,20 @@ class Sweep:
     def __init__(self, exp: ExperimentConfig, sweep_dir: Path, echo: Callable[[str], None] = print,
                  parallel: int = 1, address: str | None = None):
         self.exp, self.dir, self.echo, self.parallel, self.address = exp, Path(sweep_dir), echo, parallel, address
-        self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "cells").mkdir(exist_ok=True)
-        (self.dir / "experiment.json").write_text(exp.model_dump_json(indent=2))
+        self.folder = SweepFolder(exp, self.dir)
+        self.folder.adopt()                     # refuses another experiment's folder, before any run
         self.known: dict[str, Cell] = {}
 
     def run_dir(self, cell: Cell) -> Path:
-        return self.dir / "cells" / cell.key
+        return self.folder.run_dir(cell)
 
     def status(self, cell: Cell) -> str:
-        return cell_status(self.run_dir(cell))
+        return self.folder.status(cell)
+
+    def cell_rows(self, cell: Cell) -> list[dict]:
+        """results.csv rows of a finished cell (from its compact summary, written from the store when missing)."""
+        data = self.folder.compact_of(cell.key, cell)
+        return data["rows"] if data else []
 
     def run_cells(self, cells: list[Cell]) -> None:
         """Run the cells not finished yet (skipping finished ones), then rewrite results.csv."""
@@ -88,6 +90,7 @@ class Sweep:
         self.echo(f"[{k}/{n}] {cell.key}: {'resuming' if resume else 'running'} to "
                   f"{self.exp.budgets[cell.budget_index]}")
         summary = execute_cell(cfg, str(self.run_dir(cell)), resume)
+        self.folder.compact_of(cell.key, cell)
         self.echo(f"[{k}/{n}] {cell.key}: {summary['samples']} samples, best {fmt(summary['best_score'])}, "
                   f"stopped: {summary['stop_reason']} ({time.monotonic() - start:.1f} s)")
         if summary["interrupted"]:
@@ -110,6 +113,7 @@ class Sweep:
             if error is not None:
                 self.echo(f"[{len(done)}/{len(todo)}] {cell.key}: failed: {error}")
                 return
+            self.folder.compact_of(cell.key, cell)
             self.echo(f"[{len(done)}/{len(todo)}] {cell.key}: {summary['samples']} samples, best "
                       f"{fmt(summary['best_score'])}, stopped: {summary['stop_reason']} ({seconds:.1f} s)")
             self.write()
@@ -124,24 +128,15 @@ class Sweep:
         run_adaptive(self)
 
     def cells(self) -> list[Cell]:
-        """Every cell of this sweep: those run in this process and those recorded in cells/ by earlier ones."""
-        known = dict(self.known)
-        for cell in recorded_cells(self.dir / "cells", self.exp):
-            known.setdefault(cell.key, cell)
-        return [known[k] for k in sorted(known)]
+        """Every cell of this sweep: those run in this process and those recorded (cells/, compact/) by earlier ones."""
+        return self.folder.cells(self.known)
 
     def rows(self) -> list[dict]:
         """results.csv rows of every finished cell (grid and adaptive runs alike)."""
-        rows = []
-        for cell in self.cells():
-            if self.status(cell) == "finished":
-                rows += run_rows(self.exp, cell, self.run_dir(cell))
-        return rows
+        return self.folder.rows(self.known)
 
     def write(self) -> Path:
-        path = self.dir / "results.csv"
-        write_results(path, self.rows())
-        return path
+        return self.folder.write_results(self.known)
 
 
 def execute_cell(cfg: dict, run_dir: str, resume: bool) -> dict:
