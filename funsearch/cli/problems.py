@@ -1,7 +1,6 @@
 """CLI commands for problem files: `check`, `new-problem`, `baselines`."""
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Optional
@@ -9,6 +8,7 @@ from typing import Optional
 import typer
 
 from funsearch.cli.output import fail
+from funsearch.sandbox.limits import DEFAULT_INSTANCE_SECONDS
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "problem" / "templates" / "new_problem.py"
 
@@ -45,15 +45,14 @@ def new_problem(
     typer.echo(f"wrote {target}; edit it, then run: funsearch check {target}")
 
 
-def _limits(timeout: float):
+def _limits(timeout: float | None):
+    """SandboxLimits with `timeout` wall and CPU seconds per instance (None: the default)."""
     from funsearch.sandbox.limits import SandboxLimits
 
-    base = SandboxLimits()
-    changes = {f: timeout for f in ("wall_seconds", "cpu_seconds") if hasattr(base, f)}
-    return dataclasses.replace(base, **changes)
+    return SandboxLimits() if timeout is None else SandboxLimits(wall_seconds=timeout, cpu_seconds=timeout)
 
 
-def run_baselines(problem_path: Path, splits: list[str] | None, timeout: float) -> dict:
+def run_baselines(problem_path: Path, splits: list[str] | None, timeout: float | None = None) -> dict:
     """Evaluate every baseline candidate of a problem on the splits, through the sandboxed Evaluator."""
     from funsearch.problem.evaluator import Evaluator
     from funsearch.problem.loader import load_problem
@@ -99,7 +98,8 @@ def baselines(
     problem: Path = typer.Argument(..., help="problem file"),
     split: Optional[list[str]] = typer.Option(None, "--split", help="split to evaluate (repeatable; default all)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
-    timeout: float = typer.Option(120.0, "--timeout", help="sandbox wall/CPU seconds per evaluation"),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="sandbox wall/CPU seconds per instance "
+                                            f"[default: {DEFAULT_INSTANCE_SECONDS:g}]"),
 ) -> None:
     """Evaluate every baseline candidate (problems/baselines/NAME/*.py) in the sandbox; print metrics per split."""
     from funsearch.problem.loader import ProblemError

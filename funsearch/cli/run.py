@@ -10,6 +10,7 @@ import typer
 
 from funsearch.cli.output import fail
 from funsearch.messages import describe
+from funsearch.sandbox.limits import DEFAULT_INSTANCE_SECONDS
 
 
 def run(
@@ -38,7 +39,8 @@ def run(
     samples_per_prompt: int = typer.Option(1, "--samples-per-prompt"),
     max_tokens: int = typer.Option(400, "--max-tokens"),
     temperature: float = typer.Option(0.8, "--temperature"),
-    eval_timeout: float = typer.Option(10.0, "--eval-timeout"),
+    eval_timeout: float = typer.Option(10.0, "--eval-timeout",
+                                       help="wall seconds per instance before the sandbox kills a candidate"),
     split: Optional[str] = typer.Option(None, "--split", help="split to evolve on (default TRAIN_SPLIT)"),
     mode: str = typer.Option("evolve", "--mode", help="evolve | best_of_n | random_mutation"),
     prompt: Optional[str] = typer.Option(None, "--prompt",
@@ -94,12 +96,63 @@ def _start(flags: dict, out: Path, resume: Path | None, replay: Path | None):
     if resume is not None:
         cfg = RunConfig.load(resume / "config.json")
         stops = {k: flags[k] for k in ("samples", "budget") if flags[k]}
-        return run_search(cfg.model_copy(update=stops) if stops else cfg, resume, resume=True)
+        cfg = cfg.model_copy(update=stops) if stops else cfg
+        preflight(cfg)
+        return run_search(cfg, resume, resume=True)
     if replay is not None:
         cfg = RunConfig.load(replay / "config.json")
     else:
         cfg = _new_config(flags)
-    return run_search(cfg, default_run_dir(cfg, out), replay_from=replay)
+    run_dir = default_run_dir(cfg, out)
+    try:
+        return run_search(cfg, run_dir, replay_from=replay)
+    except BaseException:
+        discard_if_empty(run_dir)  # a run that failed before its first sample leaves nothing behind
+        raise
+
+
+def preflight(cfg) -> None:
+    """Refuse a run for what can be checked before anything is written or announced: the problem file and the
+    split, every model, the budget, the pool counts, the hardware profiles (each error one line)."""
+    from funsearch.cost.budget import Budget
+    from funsearch.cost.hardware import load_hardware
+    from funsearch.problem.loader import ProblemError, load_problem
+    from funsearch.weights.registry import resolve_model
+
+    problem = load_problem(cfg.problem)
+    if cfg.split is not None and cfg.split not in problem.splits:
+        raise ProblemError(f"unknown split {cfg.split!r}; {problem.name} has {', '.join(problem.splits)}")
+    for size in cfg.model_sizes:
+        resolve_model(size)
+    if cfg.budget:
+        Budget.parse(cfg.budget)
+    cfg.counts()
+    table = load_hardware()
+    for profile in (cfg.hardware, cfg.price_as):
+        if profile:
+            table.get(profile)
+
+
+def discard_if_empty(run_dir: Path) -> None:
+    """Remove a run directory this command made when it holds no sample (a run that failed on its way up)."""
+    import shutil
+
+    from funsearch.store.run_store import RunStore
+
+    if not (Path(run_dir) / "run.sqlite").is_file():
+        if Path(run_dir).is_dir() and not any(Path(run_dir).iterdir()):
+            Path(run_dir).rmdir()
+        return
+    try:
+        store = RunStore(run_dir)
+        try:
+            empty = store.count("samples") == 0
+        finally:
+            store.close()
+    except Exception:
+        return
+    if empty:
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _new_config(flags: dict):
@@ -118,22 +171,30 @@ def _new_config(flags: dict):
 
 def eval_cmd(
     problem: Path = typer.Argument(..., help="problem file"),
+        preflight(cfg)
     candidate: Path = typer.Argument(..., help="file with the evolved function's source"),
     split: Optional[str] = typer.Option(None, "--split", help="split name (default: the problem's TRAIN_SPLIT)"),
     instances: Optional[Path] = typer.Option(None, "--instances", help="JSON file of instances (shared/data schema)"),
     as_json: bool = typer.Option(False, "--json", help="print exactly one JSON object"),
-    timeout: float = typer.Option(10.0, "--timeout", help="wall seconds before the sandbox kills the candidate"),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="wall (and CPU) seconds per instance before "
+                                            f"the sandbox kills the candidate [default: {DEFAULT_INSTANCE_SECONDS:g}]"),
 ) -> None:
     """Evaluate one candidate in the sandbox. Exit 0 whenever the candidate was judged."""
     from funsearch.problem.evaluate_file import evaluate_candidate_file
     from funsearch.problem.loader import ProblemError
 
     try:
-        result = evaluate_candidate_file(problem, candidate, split=split, instances_file=instances, timeout=timeout)
+        limits = SandboxLimits() if timeout is None else SandboxLimits(wall_seconds=timeout)
+    except ValueError as exc:  # --timeout 0, nan or beyond its bound
+        fail(f"--timeout: {exc}")
+    try:
+        result = evaluate_candidate_file(problem, candidate, split=split, instances_file=instances,
+                                         timeout=limits.wall_seconds)
     except ProblemError as exc:
         fail(str(exc))
+    preflight(cfg)
     if as_json:
-        sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        sys.stdout.write(json.dumps({**result.to_json(), "time_limit": limit}) + "\n")
         return
     verdict = "valid" if result.valid else f"invalid ({result.failure.value if result.failure else '?'})"
     typer.echo(f"{verdict}  score {result.score}  " + "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items()))
@@ -144,3 +205,7 @@ def eval_cmd(
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("eval")(eval_cmd)
+    from funsearch.sandbox.limits import SandboxLimits
+    limit = {"wall_seconds_per_instance": limits.wall_seconds, "cpu_seconds_per_instance": limits.cpu_seconds,
+             "instances_timed": "separately"}
+    typer.echo(f"time limit: {limits.wall_seconds:g} s per instance (wall and CPU), each instance timed separately")

@@ -52,8 +52,9 @@ def decode_source(data: bytes) -> str | EvalResult:
 
 
 def evaluate_candidate_file(problem_path: Path, candidate_path: Path, split: str | None = None,
-                            instances_file: Path | None = None, timeout: float = 10.0) -> EvalResult:
-    """Extract the evolved function from the file (as from a completion) and evaluate it in the sandbox."""
+                            instances_file: Path | None = None, timeout: float | None = None) -> EvalResult:
+    """Extract the evolved function from the file (as from a completion) and evaluate it in the sandbox.
+    `timeout`: wall (and CPU) seconds per instance; None: SandboxLimits' default."""
     from funsearch.problem.evaluator import Evaluator
     from funsearch.sandbox.limits import SandboxLimits
 
@@ -71,5 +72,5 @@ def evaluate_candidate_file(problem_path: Path, candidate_path: Path, split: str
     got = extract_function(text, problem.function_name, problem.parameters)
     if got.source is None:
         return EvalResult.failed(got.failure or FailureKind.NO_CODE, got.message)
-    with Evaluator(problem, SandboxLimits(wall_seconds=timeout)) as evaluator:
+    with Evaluator(problem, SandboxLimits() if timeout is None else SandboxLimits(wall_seconds=timeout)) as evaluator:
         return evaluator.evaluate(got.source, split=split, instances=instances)

@@ -53,16 +53,15 @@ class Hardening:
     server_pid: int
     rlimits: tuple[tuple[int, int, int], ...]
 
-
     @classmethod
     def for_limits(cls, lim, uid: int | None, landlock_fd: int | None, seccomp, workdir: str, server_pid: int,
                    extra_processes: int = 0) -> "Hardening":
-        """The steps for a `SandboxLimits`: address space, CPU seconds (rounded up), file size, open files, no
-        core files, and with the uid switch the process count (plus `extra_processes` of the server's own)."""
-        cpu = max(1, int(-(-lim.cpu_seconds // 1)))
+        """The steps for a `SandboxLimits`: address space, file size, open files, no core files, and with the uid
+        switch the process count (plus `extra_processes` of the server's own). CPU time: none yet, since the
+        waiting spare does not know how many instances it will run; `child_main` sets it before the candidate."""
         rlimits = [
             (resource.RLIMIT_AS, lim.memory_mb << 20, lim.memory_mb << 20),
-            (resource.RLIMIT_CPU, cpu, cpu + 1),
+            (resource.RLIMIT_CPU, resource.RLIM_INFINITY, resource.RLIM_INFINITY),
             (resource.RLIMIT_FSIZE, lim.file_bytes, lim.file_bytes),
             (resource.RLIMIT_NOFILE, lim.open_files, lim.open_files),
             (resource.RLIMIT_CORE, 0, 0),
@@ -223,15 +222,11 @@ def run_candidate(namespace: dict, payload: bytes, run_name: str, instances: lis
                                   "msg": f"solutions exceed the cap of {output_bytes} bytes"}))
                 return
             _send(f'{{"i":{index},"t":{seconds!r},"s":{text}}}')
-    except MemoryError as exc:
-        _send(json.dumps({"i": index, "t": time.perf_counter() - start, "err": "memory_error",
-                          "msg": _describe(exc)}))
-    except BadOutput as exc:  # the driver refused what the evolved function returned (funsearch.finite_numbers)
-        _send(json.dumps({"i": index, "t": time.perf_counter() - start, "err": "bad_output",
-                          "msg": _describe(exc)}))
     except BaseException as exc:  # SystemExit and KeyboardInterrupt are the candidate's failures too
-        _send(json.dumps({"i": index, "t": time.perf_counter() - start, "err": "runtime_error",
-                          "msg": _describe(exc)}))
+        # BadOutput: the driver refused what the evolved function returned (funsearch.finite_numbers)
+        kind = "memory_error" if isinstance(exc, MemoryError) else "bad_output" if isinstance(exc, BadOutput) \
+            else "runtime_error"
+        _send(json.dumps({"i": index, "t": time.perf_counter() - start, "err": kind, "msg": _describe(exc)}))
 
 
 def _read_command() -> bytes:
@@ -259,11 +254,12 @@ def command_head(key: str) -> bytes:
     return json.dumps({"key": key}).encode()
 
 
-def child_main(harden_self, namespace: dict, run_name: str, instances_by_head: dict, output_bytes: int,
+def child_main(harden_self, namespace: dict, run_name: str, instances_by_head: dict, limits,
                trace: bool = False) -> None:
     """Entry point after fork: harden (`harden_self()` applies the remaining steps or raises HardeningError;
-    with the native helper they are already applied), wait for the command (instances key + source), run.
-    Never returns. With `trace`, the child writes its step timings on stdout (FUNSEARCH_SANDBOX_TRACE)."""
+    with the native helper they are already applied), wait for the command (instances key + source), limit its
+    CPU time (`limits`: SandboxLimits, per instance), run. Never returns. With `trace`, the child writes its step
+    timings on stdout (FUNSEARCH_SANDBOX_TRACE)."""
     import json
     marks = []
 
@@ -284,7 +280,9 @@ def child_main(harden_self, namespace: dict, run_name: str, instances_by_head: d
         head, _, source = _read_command().partition(b"\n")
         mark("c.command")
         instances = instances_by_head[head]
-        run_candidate(namespace, source, run_name, instances, output_bytes)
+        cpu = limits.cpu_limit(len(instances)) + int(time.process_time()) + 1  # only lowers: the hard limit holds
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        run_candidate(namespace, source, run_name, instances, limits.output_bytes)
         mark("c.ran")
         for stream in (sys.stdout, sys.stderr):
             try:

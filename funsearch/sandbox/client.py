@@ -270,7 +270,7 @@ class ForkServer:
                     self.sent_keys.add(key)
                 sent = time.perf_counter_ns()
                 write_all(fd, pack_frame({"op": "eval", "key": key}, command_payload(source)))
-                header, payload = self._read_reply(self.limits.wall_seconds + _REPLY_SLACK)
+                header, payload = self._read_reply(self.limits.deadline(len(instances)) + _REPLY_SLACK)
                 header["harness"] = [sent, time.perf_counter_ns()]
                 self.last_header = header
                 if attempt == 1 and str(header.get("error", "")).startswith("unknown instances key"):

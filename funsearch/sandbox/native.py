@@ -29,7 +29,8 @@ from funsearch.sandbox.supervise import Supervision
 NATIVE_DIR = Path(__file__).resolve().parent / "native"
 SOURCES = ("harden.c", "io.c", "engine.c")
 HEADER = "forkhelper.h"
-ABI = 3
+ABI = 4
+CFLAGS = ("-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC")  # a warning is a build failure (Python's path then)
 MAX_LIMITS = 8
 STEPS = ("setsid", "fds", "rlimits", "workdir", "uid", "pdeathsig", "no_new_privs", "landlock", "seccomp")
 
@@ -88,7 +89,7 @@ def build() -> tuple[Path | None, str]:
 def _compile(cc: str, target: Path) -> tuple[Path | None, str]:
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
     try:
-        proc = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(tmp), *(str(NATIVE_DIR / f) for f in SOURCES)],
+        proc = subprocess.run([cc, *CFLAGS, "-o", str(tmp), *(str(NATIVE_DIR / f) for f in SOURCES)],
                               capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.SubprocessError) as exc:
         return None, f"compiler failed to run: {exc}"

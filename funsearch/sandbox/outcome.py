@@ -2,7 +2,6 @@
 raw outcomes: a decoded solution to score, or a failure class with one line. Pure; no scoring here."""
 from __future__ import annotations
 
-import math
 import signal
 from dataclasses import dataclass
 from typing import Any
@@ -45,16 +44,18 @@ def _signal_name(number: int) -> str:
 
 
 def _ending(exit_code: int, timed_out: bool, overflow: bool, cpu: float, stdout: str,
-            limits: SandboxLimits) -> tuple[FailureKind, str]:
-    """Why the child stopped before sending every record."""
+            limits: SandboxLimits, n: int) -> tuple[FailureKind, str]:
+    """Why the child stopped before sending every record (of n)."""
     if overflow:
         return FailureKind.OUTPUT_TOO_LARGE, f"solutions exceed the cap of {limits.output_bytes} bytes"
     if timed_out:
-        return FailureKind.TIMEOUT, f"wall time limit of {limits.wall_seconds:g}s exceeded; process group killed"
+        return FailureKind.TIMEOUT, (f"wall time limit of {limits.wall_seconds:g}s per instance exceeded; "
+                                     "process group killed")
     if exit_code < 0:
         sig = -exit_code
-        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= math.ceil(limits.cpu_seconds)):
-            return FailureKind.TIMEOUT, f"CPU time limit of {limits.cpu_seconds:g}s exceeded"
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= limits.cpu_limit(n)):
+            return FailureKind.TIMEOUT, (f"CPU time limit of {limits.cpu_seconds:g}s per instance exceeded "
+                                         f"({limits.cpu_limit(n)}s for {n} instances)")
         tail = one_line(stdout[-200:], 200) if stdout.strip() else ""
         return FailureKind.CRASH, f"killed by {_signal_name(sig)}" + (f": {tail}" if tail else "")
     return FailureKind.RUNTIME_ERROR, f"exited with status {exit_code} before returning every solution"
@@ -100,7 +101,7 @@ def interpret(results: bytes, n: int, exit_code: int, timed_out: bool, overflow:
         if remainder and exit_code == 0 and not timed_out:
             stop = (FailureKind.BAD_OUTPUT, f"result record {len(outcomes)} is truncated")
         else:
-            stop = _ending(exit_code, timed_out, overflow, cpu, stdout, limits)
+            stop = _ending(exit_code, timed_out, overflow, cpu, stdout, limits, n)
     if stop is not None:
         # the failed instance: the last record when it was an error record, else the first one missing (which
         # carries the reason); every later one names it

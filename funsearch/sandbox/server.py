@@ -131,7 +131,7 @@ class Server:
                 os.write(child_mod.RESULT_FD, msg.encode())
                 os._exit(0)
             child_mod.child_main(harden_self, self.namespace, self.config["run_name"], self.by_head,
-                                 self.limits.output_bytes, self.trace)
+                                 self.limits, self.trace)
         self.mark("spawn.fork")
         for fd in (out_w, res_w, cmd_r):
             os.close(fd)
@@ -279,7 +279,7 @@ class Server:
         """In a spare forked by the engine: (already hardened) run the child. Never returns."""
         reseed_random()
         child_mod.child_main(self.native.ok, self.namespace, self.config["run_name"], self.by_head,
-                             self.limits.output_bytes, self.trace)
+                             self.limits, self.trace)
 
 def main() -> None:
     config = json.loads(sys.argv[1])

@@ -100,7 +100,10 @@ def supervise(spare, command: bytes, n_instances: int, limits: SandboxLimits, ma
         pass  # the child died already: its exit status tells why
     os.close(spare.cmd_w)
     mark("cmd.sent")
-    deadline = sup.start + limits.wall_seconds
+    # each instance is timed separately: a record (one line) restarts the clock, within wall_seconds x instances
+    last_call = sup.start + limits.deadline(n_instances)
+    deadline = min(sup.start + limits.wall_seconds, last_call)
+    records = 0
     poller = select.poll()
     for fd in (sup.res_r, sup.out_r, sup.pidfd):
         poller.register(fd, select.POLLIN)
@@ -119,8 +122,12 @@ def supervise(spare, command: bytes, n_instances: int, limits: SandboxLimits, ma
             if not chunk:
                 poller.unregister(fd)
                 sup.open_fds.discard(fd)
-            elif sup.take(fd, chunk) and fd == sup.res_r and sup.results.endswith(child_mod.END_LINE):
-                sup.finished = True
+            elif sup.take(fd, chunk) and fd == sup.res_r:
+                if sup.results.endswith(child_mod.END_LINE):
+                    sup.finished = True
+                elif records < n_instances and b"\n" in chunk:
+                    records += chunk.count(b"\n")
+                    deadline = min(time.perf_counter() + limits.wall_seconds, last_call)
         if exited or sup.overflow or sup.finished:
             break
     if sup.finished and sup.out_r in sup.open_fds:  # it flushed its stdout before its end line: take what is there

@@ -24,17 +24,21 @@ static int fail(struct fs_engine *e, const char *where)
     return FS_ERROR;
 }
 
-/* Supervise the spare after its command: the Python loop in supervise.py, in C. */
-static int supervise(struct fs_engine *e, int64_t result_cap)
+/* Supervise the spare after its command: the Python loop in supervise.py, in C. Each of the n instances is timed
+ * separately: a result record (one line) restarts the clock of wall_ns, and all of them end by n * wall_ns. */
+static int supervise(struct fs_engine *e, int64_t result_cap, int64_t n)
 {
     struct fs_spare *s = &e->spare;
-    int64_t deadline = e->sup_start_ns + e->wall_ns, rcap = 0, ocap = 0;
+    int64_t per = e->wall_ns > 0 ? e->wall_ns : 1, rcap = 0, ocap = 0, records = 0;
+    int64_t last_call = sat_add(e->sup_start_ns, sat_mul(per, n > 0 ? n : 1));
+    int64_t deadline = sat_add(e->sup_start_ns, per);
+    if (deadline > last_call) deadline = last_call;
     char chunk[65536];
     struct pollfd fds[3] = {{s->res_r, POLLIN, 0}, {s->out_r, POLLIN, 0}, {s->pidfd, POLLIN, 0}};
     for (;;) {
         int64_t remaining = deadline - now_ns();
         if (remaining <= 0) { e->sup_timed_out = 1; break; }
-        int r = poll(fds, 3, (int)(remaining / 1000000) + 1);
+        int r = poll(fds, 3, remaining / 1000000 >= INT_MAX - 1 ? INT_MAX : (int)(remaining / 1000000) + 1);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) return fail(e, "poll");
         for (int i = 0; i < 2; i++) {
@@ -47,6 +51,11 @@ static int supervise(struct fs_engine *e, int64_t result_cap)
                 if (e->results_len > result_cap) e->sup_overflow = 1;
                 else if (e->results_len >= (int64_t)END_LEN
                          && !memcmp(e->results + e->results_len - END_LEN, END_LINE, END_LEN)) e->sup_finished = 1;
+                else if (records < n && memchr(chunk, '\n', (size_t)k)) {  /* a record: the next instance's clock */
+                    for (ssize_t j = 0; j < k; j++) records += chunk[j] == '\n';
+                    deadline = sat_add(now_ns(), per);
+                    if (deadline > last_call) deadline = last_call;
+                }
             } else if (e->out_len < e->stdout_cap) {
                 int64_t keep = k < e->stdout_cap - e->out_len ? k : e->stdout_cap - e->out_len;
                 if (append(&e->out, &e->out_len, &ocap, chunk, keep) < 0) return fail(e, "malloc");
@@ -81,13 +90,19 @@ static int supervise(struct fs_engine *e, int64_t result_cap)
 /* The reply for a cleanly finished, proven-alone child, as server.py writes it (pack_frame). */
 static int reply(struct fs_engine *e, double wall)
 {
+    if (e->out_len < 0 || e->out_len > FS_MAX_STDOUT || e->results_len < 0 || e->results_len > FS_MAX_RESULTS) {
+        errno = EOVERFLOW;  /* the caller hands these to Python first; never a frame length past 32 bits */
+        return fail(e, "reply size");
+    }
     int64_t cap = 256 + 2 * e->out_len + e->results_len, len;
     char *frame = malloc((size_t)cap);
     if (!frame) return fail(e, "malloc");
     char *h = frame + 4;
-    int n = snprintf(h, 200, "{\"timed_out\":false,\"overflow\":false,\"finished\":true,\"exit_code\":0,"
-                     "\"cpu\":%.9f,\"wall\":%.9f,\"leftovers\":0,\"fast\":true,\"stdout\":\"", e->sup_cpu_ns / 1e9, wall);
-    if (n < 0 || n >= 200) { free(frame); errno = EOVERFLOW; return fail(e, "reply header"); }
+    int printed = snprintf(h, 200, "{\"timed_out\":false,\"overflow\":false,\"finished\":true,\"exit_code\":0,"
+                           "\"cpu\":%.9f,\"wall\":%.9f,\"leftovers\":0,\"fast\":true,\"stdout\":\"",
+                           (double)e->sup_cpu_ns / 1e9, wall);
+    if (printed < 0 || printed >= 200) { free(frame); errno = EOVERFLOW; return fail(e, "reply header"); }
+    int64_t n = printed;
     for (int64_t i = 0; i < e->out_len; i++) {
         char c = e->out[i];
         if (c == '"' || c == '\\') { h[n++] = '\\'; h[n++] = c; }
@@ -196,7 +211,7 @@ int fs_serve(struct fs_engine *e)
         close(e->spare.cmd_w);
         e->spare.cmd_w = -1;
         int64_t n = key->n_instances > 1 ? key->n_instances : 1;
-        e->sup_result_cap = e->output_bytes + 65536 + 256 * n;
+        e->sup_result_cap = sat_add(sat_add(e->output_bytes, 65536), sat_mul(256, n));
         /* Overlap: fork the next spare now, on this core, while the candidate runs on the other, instead of
          * after the reply. Only when the candidate cannot touch the new spare (Python sets `overlap` only with
          * Landlock's signal scoping, the uid switch and seccomp: no signals, no ptrace, no /proc/pid/mem).
@@ -210,15 +225,16 @@ int fs_serve(struct fs_engine *e)
             if (fr == 0) e->next = early;
             e->reason = 0;  /* a failed fork here only means the spare is forked after the reply */
         }
-        if (supervise(e, e->sup_result_cap) < 0) return FS_ERROR;
+        if (supervise(e, e->sup_result_cap, n) < 0) return FS_ERROR;
         int proven = 0;
         if (e->sup_finished && e->proof) {
             int64_t last = read_first_number("/proc/loadavg", 4);
             proven = e->next.pid >= 0 ? (e->next.pid == e->spare.pid + 1 && last == e->next.pid)
                                       : last == e->spare.pid;
         }
-        if (!proven || !plain_ascii(e->out, e->out_len) || e->results_len > (1 << 30)) return e->reason = FS_SUPERVISED;
-        if (reply(e, (now_ns() - e->sup_start_ns) / 1e9) < 0) return FS_ERROR;
+        if (!proven || !plain_ascii(e->out, e->out_len) || e->results_len > FS_MAX_RESULTS
+            || e->out_len > FS_MAX_STDOUT) return e->reason = FS_SUPERVISED;
+        if (reply(e, (double)(now_ns() - e->sup_start_ns) / 1e9) < 0) return FS_ERROR;
         e->served++;
 
         struct fs_spare next = e->next;

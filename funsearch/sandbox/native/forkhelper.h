@@ -11,10 +11,11 @@
  *
  * Steps (numbers reported in fs_outcome.step on failure, 0 when every step succeeded):
  *   1 setsid   2 fds   3 rlimits   4 workdir   5 uid   6 pdeathsig   7 no_new_privs   8 landlock   9 seccomp
- * Build: gcc -O2 -shared -fPIC -o _forkhelper.so harden.c io.c engine.c   (no Python headers needed)
+ * Build: gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o _forkhelper.so harden.c io.c engine.c   (no Python headers)
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -28,8 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FS_ABI 3
+#define FS_ABI 4
 #define FS_MAX_LIMITS 8
+#define FS_MAX_RESULTS (INT64_C(1) << 30)  /* result bytes the C cycle replies itself (more: Python's path) */
+#define FS_MAX_STDOUT (INT64_C(1) << 26)   /* stdout bytes it replies itself (SandboxLimits bounds stdout_bytes) */
 #define RESULT_FD 3
 #define COMMAND_FD 4
 #define SYS_LANDLOCK_RESTRICT_SELF 446
@@ -100,5 +103,7 @@ HIDDEN int append(char **buf, int64_t *len, int64_t *cap, const char *src, int64
 HIDDEN int64_t read_first_number(const char *path, int field);
 HIDDEN int plain_ascii(const char *p, int64_t n);
 HIDDEN int workdir_empty(int dirfd);
+HIDDEN int64_t sat_add(int64_t a, int64_t b);
+HIDDEN int64_t sat_mul(int64_t a, int64_t b);
 
 #endif

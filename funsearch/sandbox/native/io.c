@@ -38,9 +38,10 @@ int write_all_fd(int fd, const void *buf, size_t n)
 
 int append(char **buf, int64_t *len, int64_t *cap, const char *src, int64_t n)
 {
+    if (n < 0 || *len < 0 || *len > INT64_MAX / 2 - n) { errno = EOVERFLOW; return -1; }
     if (*len + n > *cap) {
-        int64_t want = *cap ? *cap : 4096;
-        while (want < *len + n) want *= 2;
+        int64_t want = *cap > 0 ? *cap : 4096;
+        while (want < *len + n) want = want > INT64_MAX / 4 ? *len + n : want * 2;
         char *grown = realloc(*buf, (size_t)want);
         if (!grown) return -1;
         *buf = grown; *cap = want;
@@ -93,4 +94,17 @@ int workdir_empty(int dirfd)
             off += reclen;
         }
     }
+}
+
+int64_t sat_add(int64_t a, int64_t b)  /* a + b for a, b >= 0, saturating at INT64_MAX */
+{
+    if (a < 0) a = 0;
+    if (b < 0) b = 0;
+    return b > INT64_MAX - a ? INT64_MAX : a + b;
+}
+
+int64_t sat_mul(int64_t a, int64_t b)  /* a * b for a, b >= 0, saturating at INT64_MAX */
+{
+    if (a <= 0 || b <= 0) return 0;
+    return a > INT64_MAX / b ? INT64_MAX : a * b;
 }
