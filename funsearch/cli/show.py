@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from funsearch.cli.output import fail
+from funsearch.weights.labels import model_label
 
 
 def render(info: dict) -> str:
@@ -27,7 +28,8 @@ def render(info: dict) -> str:
     for r in info["per_model"]:
         tpv = "-" if r["tokens_per_valid"] is None else f"{r['tokens_per_valid']:.0f}"
         spv = "-" if r["seconds_per_valid"] is None else f"{r['seconds_per_valid']:.1f}"
-        lines.append(f"  {r['model']:>8}: {r['samples']} > {r['extracted']} > {r['compiles']} > {r['runs']} > "
+        label = model_label(r["model"])  # a spec's name, not its path
+        lines.append(f"  {label:>8}: {r['samples']} > {r['extracted']} > {r['compiles']} > {r['runs']} > "
                      f"{r['valid']} > {r['new_best']}  (dup {r['duplicates']}: {r.get('copies', 0)} copies of a "
                      f"parent; no-op {r.get('noops', 0)}, cascade stops {r.get('cascade_stops', 0)})"
                      f"  | {tpv} tok, {spv} s"

@@ -23,6 +23,7 @@ from funsearch.problem.loader import load_problem
 from funsearch.program.strategies import PromptPlan
 from funsearch.records import EvalResult, FailureKind, InstanceOutcome
 from funsearch.search.sampling import PromptDraw
+from funsearch.weights.labels import model_label, path_component
 from funsearch.store.run_store import RunStore
 
 
@@ -53,10 +54,11 @@ class RunSummary:
 
 
 def default_run_dir(cfg: RunConfig, out: str | Path = "runs") -> Path:
-    """runs/<problem>__<model>__<seed>__<time>/"""
-    models = "+".join(Path(m).stem if m.endswith(".gguf") else m for m in cfg.model_sizes)
+    """runs/<problem>__<model>__<seed>__<time>/: one path component under `out`, whatever the models are (a size,
+    a spec's name for a .toml path, a .gguf file's stem; see weights/labels.py)."""
+    models = "+".join(path_component(model_label(m), 32) for m in cfg.model_sizes)[:96]
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path(out) / f"{Path(cfg.problem).stem}__{models}__{cfg.seed}__{stamp}"
+    base = Path(out) / f"{path_component(Path(cfg.problem).stem)}__{models}__{cfg.seed}__{stamp}"
     path, k = base, 1
     while path.exists():
         path, k = Path(f"{base}-{k}"), k + 1
