@@ -23,8 +23,8 @@ from funsearch.problem.loader import load_problem
 from funsearch.program.strategies import PromptPlan
 from funsearch.records import EvalResult, FailureKind, InstanceOutcome
 from funsearch.search.sampling import PromptDraw
-from funsearch.weights.labels import model_label, path_component
 from funsearch.store.run_store import RunStore
+from funsearch.weights.labels import model_label, path_component
 
 
 @dataclass(frozen=True)
