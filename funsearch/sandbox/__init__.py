@@ -11,7 +11,8 @@ What it does (each layer where the machine allows it; `funsearch sandbox` lists 
   scoped), a seccomp denylist (ptrace, mount, namespaces, execve, bpf, perf, keyctl, non-AF_UNIX
   sockets...), stdin /dev/null, stdout/stderr to a capped buffer, results through a dedicated pipe
   as size-capped strict JSON (never pickle);
-- at the wall deadline the whole group is SIGKILLed; after every candidate every leftover process
+- time limits are per instance (each instance timed separately; SandboxLimits): at a deadline the whole group
+  is SIGKILLed; after every candidate every leftover process
   (setsid and double-fork escapees included) is SIGKILLed and reaped; the child's tmp is wiped;
 - the trusted harness decodes and scores solutions; the child never scores.
 - speed: the usual cycle (fork and harden a spare, supervise, prove nothing else exists, reply) runs in

@@ -66,7 +66,7 @@ class ExperimentConfig(BaseModel):
     max_samples: int = Field(200, ge=1, description="safety cap: a run stops after this many samples whatever "
                                                     "its budget (the no-LLM baseline costs almost nothing)")
     islands: int = Field(10, ge=2, description="islands of the evolving runs (single_island uses 1)")
-    eval_timeout: float = Field(10.0, gt=0, description="wall seconds per evaluation before the sandbox kills it")
+    eval_timeout: float = Field(10.0, gt=0, description="wall seconds per instance before the sandbox kills it")
     threads: int = Field(2, ge=1, description="CPU threads per llama.cpp proposer")
     max_tokens: int = Field(400, ge=16, description="completion token cap")
     temperature: float = Field(0.8, gt=0, description="sampling temperature")
