@@ -1,4 +1,5 @@
 """Experiment configs: the shipped files validate; every bad field gives one line naming the field."""
+import json
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,69 @@ def test_shipped_experiments_validate(name, monkeypatch):
     if name == "size_vs_budget.toml":
         assert {"small", "mid"} <= set(exp.sizes) and len(exp.seeds) >= 3 and exp.price_as == "h100"
         assert {Path(p).name for p in exp.problems} == {"bin_packing.py", "tsp.py"}
+
+
+BAD_INPUTS = [
+    ('sizes = ["small", "huge"]', "sizes: unknown size 'huge' (the registry has tiny, mini, small"),
+    ('sizes = ["small", "large"]', "sizes: 'large' has no llama.cpp weights (backends: vllm)"),
+    ('problems = ["problems/nowhere.py"]', "problems: no such file problems/nowhere.py"),
+    ('budgets = ["$0.1", "5parsecs"]', "budgets: invalid budget '5parsecs'"),
+    ('budgets = ["30m", "1h"]', "budgets: unit wall_seconds cannot be read from a run's rows"),
+    ('baselines = ["best_of_n", "greedy"]', "baselines.1: Input should be 'best_of_n', 'single_island' or"),
+]
+
+
+def _experiment_file(tmp_path: Path, line: str) -> Path:
+    fields = {"name": '"bad"', "problems": '["problems/bin_packing.py"]', "sizes": '["small"]',
+              "budgets": '["$0.1", "$0.2"]', "seeds": "[0]", "baselines": '["best_of_n"]'}
+    key = line.split(" = ")[0]
+    text = "\n".join(line if k == key else f"{k} = {v}" for k, v in fields.items()) + "\n"
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("line, expected", BAD_INPUTS)
+def test_bad_input_fails_naming_the_field(tmp_path, monkeypatch, line, expected):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(ExperimentError) as info:
+        load_experiment(_experiment_file(tmp_path, line))
+    assert "\n" not in str(info.value) and expected in str(info.value)
+
+
+@pytest.mark.parametrize("line, expected", BAD_INPUTS)
+def test_sweep_with_bad_input_fails_before_any_run(tmp_path, monkeypatch, line, expected):
+    """`funsearch sweep` prints one line naming the field and creates no sweep folder."""
+    from typer.testing import CliRunner
+
+    from funsearch.cli.app import app
+
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "sweep"
+    result = CliRunner().invoke(app, ["sweep", str(_experiment_file(tmp_path, line)), "--out", str(out)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
+    assert not out.exists()
+
+
+def test_incompatibility_names_the_first_defining_field():
+    from funsearch.study.experiment import incompatibility
+
+    exp = parse_experiment({**BASE, "seeds": [0, 1], "variants": {"a": {"prompt": "edit"}}})
+    saved = json.loads(exp.model_dump_json())
+    assert incompatibility(saved, exp) is None
+    # growing the grid (seeds, sizes, problems, baselines, a new variant) or changing threads / hardware is the
+    # same experiment: each cell is an independent run
+    grown = parse_experiment({**BASE, "seeds": [0, 1, 2, 3], "sizes": ["small", "mid", "tiny"], "threads": 1,
+                              "hardware": "h100", "variants": {"a": {"prompt": "edit"}, "b": {"prompt": "mix"}}})
+    assert incompatibility(saved, grown) is None
+    assert incompatibility(saved, parse_experiment({**BASE, "budgets": ["$0.1", "$0.3"]})) == \
+        'budgets: saved ["$0.1", "$0.2"], now ["$0.1", "$0.3"]'
+    assert incompatibility(saved, parse_experiment({**BASE, "modelled_batch": 16})) == \
+        "modelled_batch: saved 1, now 16"
+    changed = parse_experiment({**BASE, "variants": {"a": {"prompt": "idea"}}})
+    assert incompatibility(saved, changed) == 'variants.a: saved {"prompt": "edit"}, now {"prompt": "idea"}'
+    # an experiment.json from an older version (fields it did not have yet take their defaults)
+    older = {k: v for k, v in saved.items() if k not in ("modelled_batch", "variants")}
+    assert incompatibility(older, parse_experiment({**BASE, "seeds": [0, 1]})) is None

@@ -1,6 +1,7 @@
 """Sweeps: the grid of cells, budget checkpoints from ledger rows (pure), and the smoke experiment end to end."""
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -132,6 +133,103 @@ def test_smoke_sweep_rerun_skips_finished_cells(smoke_sweep):
     assert (out / "results.csv").read_text() == before
 
 
+def _committed_copy(src: Path, dest: Path) -> Path:
+    """What a fresh clone of a committed sweep folder holds: no cells/ (run stores are git-ignored)."""
+    dest.mkdir()
+    for name in ("experiment.json", "adaptive.json"):
+        if (src / name).exists():
+            shutil.copyfile(src / name, dest / name)
+    shutil.copytree(src / "compact", dest / "compact")
+    return dest
+
+
+def test_smoke_sweep_compact_cells_hold_what_the_stores_say(smoke_sweep):
+    from funsearch.store.summary import run_funnel
+    from funsearch.study.budget_curves import run_rows
+    from funsearch.study.compact import cell_of, read
+
+    out, _, _ = smoke_sweep
+    exp = load_experiment(ROOT / "experiments" / "smoke.toml", check_files=False)
+    paths = sorted((out / "compact").glob("*.json"))
+    assert [p.stem for p in paths] == sorted(c.key for c in expand(exp))
+    assert (out / ".gitignore").read_text().splitlines()[1] == "cells/"
+    for path in paths:
+        data = read(path)
+        run_dir = out / "cells" / path.stem
+        assert data["rows"] == run_rows(exp, cell_of(data), run_dir)
+        per_model = run_funnel(run_dir)
+        for stage in ("samples", "valid", "duplicates", "copies", "noops", "cascade_stops", "new_best"):
+            assert data["funnel"][stage] == sum(m[stage] for m in per_model), stage
+        assert sum(data["failures"].values()) == data["funnel"]["samples"]
+        assert data["heldout"]["train_split"] == "or1" and set(data["heldout"]["splits"]) == {
+            "or2", "or3", "or4", "weibull_5k"}
+        assert data["heldout"]["program_hash"] == data["best"]["hash"]
+        assert data["best"]["score"] == data["rows"][-1]["score"]
+        assert data["best"]["seed"] or "def priority" in data["best"]["source"]
+        cost = data["cost"]
+        assert cost["evaluation_share"] == pytest.approx(
+            cost["evaluations_modelled"] / (cost["samples_modelled"] + cost["evaluations_modelled"]))
+        assert data["rows"][-1]["eval_cost"] == pytest.approx(cost["evaluations_modelled"])
+
+
+def test_fresh_clone_resumes_from_compact_data_and_reports_the_same_bytes(smoke_sweep, tmp_path):
+    out, cmd, _ = smoke_sweep
+    clone = _committed_copy(out, tmp_path / "clone")
+    again = subprocess.run([sys.executable, "-m", "funsearch", "sweep", "experiments/smoke.toml", "--out", str(clone)],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "8 of 8 cells already finished (skipped)" in again.stderr
+    assert "running" not in again.stderr and not any((clone / "cells").iterdir())
+    for name in ("results.csv", "report.md", "bin_packing_metric.png", "bin_packing_funnel.png"):
+        assert (clone / name).read_bytes() == (out / name).read_bytes(), name
+    # a folder written by another experiment is refused with one line, before any run
+    other = tmp_path / "other.toml"
+    other.write_text((ROOT / "experiments" / "smoke.toml").read_text().replace("islands = 2", "islands = 3"))
+    refused = subprocess.run([sys.executable, "-m", "funsearch", "sweep", str(other), "--out", str(clone)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+        f"error: {clone} holds another experiment's results (islands: saved 2, now 3): not merged; "
+        "use another --out"]
+
+
+def test_a_cell_stopped_before_its_heldout_evaluation_is_resumed_not_compacted(smoke_sweep, tmp_path):
+    """A run that stopped but died in (or is still in) its held-out evaluation is unfinished: resuming it stops
+    at once and evaluates; only then is its compact summary written."""
+    from funsearch.store.run_store import RunStore
+    from funsearch.study.compact import read
+
+    out, _, _ = smoke_sweep
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    key = "bin_packing__small__evolve__s0"
+    (copy / "compact" / f"{key}.json").unlink()
+    store = RunStore(copy / "cells" / key)
+    store.set_meta("heldout", None)
+    store.close()
+    again = subprocess.run([sys.executable, "-m", "funsearch", "sweep", "experiments/smoke.toml", "--out", str(copy),
+                            "--no-report"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "7 of 8 cells already finished (skipped)" in again.stderr and f"{key}: resuming" in again.stderr
+    healed, original = (read(d / "compact" / f"{key}.json")["heldout"] for d in (copy, out))
+    assert {s: (r["valid"], r["metrics"]) for s, r in healed["splits"].items()} == \
+        {s: (r["valid"], r["metrics"]) for s, r in original["splits"].items()}
+    assert (copy / "results.csv").read_bytes() == (out / "results.csv").read_bytes()
+
+
+def test_export_writes_a_committable_folder(smoke_sweep, tmp_path):
+    out, _, _ = smoke_sweep
+    dest = tmp_path / "docs" / "results" / "smoke"
+    done = subprocess.run([sys.executable, "-m", "funsearch", "export", str(out), str(dest)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "exported 8 finished cells" in done.stdout
+    assert sorted(p.name for p in dest.iterdir()) == sorted([
+        ".gitignore", "bin_packing_funnel.png", "bin_packing_improvement.png", "bin_packing_metric.png", "cells",
+        "compact", "experiment.json", "report.md", "results.csv"])
+    assert not any((dest / "cells").iterdir())
+    assert (dest / "report.md").read_bytes() == (out / "report.md").read_bytes()
+
+
 def test_cells_record_their_definition(tmp_path):
     from funsearch.study.cells import Cell, recorded_cells
 
@@ -194,3 +292,19 @@ def test_adaptive_sweep_records_choices_and_keeps_every_run(adaptive_sweep):
     assert final.returncode == 0, final.stderr[-3000:]
     cells = {r["cell"] for r in read_results(out / "results.csv")}
     assert cells == keys | {c.key for c in expand(load_experiment(out.parent / "exp.toml", check_files=False))}
+
+
+def test_adaptive_sweep_resumes_from_compact_data_and_is_reported(adaptive_sweep, tmp_path):
+    out, cmd, _ = adaptive_sweep
+    clone = _committed_copy(out, tmp_path / "clone")
+    plan = (clone / "adaptive.json").read_text()
+    exp_file = cmd[cmd.index("sweep") + 1]
+    again = subprocess.run([sys.executable, "-m", "funsearch", "sweep", exp_file, "--out", str(clone), "--adaptive"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "running" not in again.stderr and "started" not in again.stderr
+    assert (clone / "adaptive.json").read_text() == plan
+    section = (clone / "report.md").read_text().split("## The adaptive sweep beside the grid")[1]
+    steps = json.loads(plan)[str(ROOT / "problems" / "bin_packing.py")]
+    assert f"Adaptive: {len(steps)} of {len(steps)} chosen runs finished" in section
+    assert "| budget | grid: best size (confidence) | adaptive: best size (probability) |" in section

@@ -96,7 +96,12 @@ def shuffled_script(texts: list, seed: int) -> list:
 
 
 def cell_status(run_dir: Path) -> str:
-    """"new" (no usable store), "unfinished" (no stop reason, or "interrupted") or "finished"."""
+    """"new" (no usable store), "unfinished" or "finished".
+
+    Unfinished: no stop reason, "interrupted", or a run that stopped but has not recorded the held-out evaluation
+    its config asks for yet (it is being evaluated, or the process died there: resuming it stops at once and
+    evaluates). So a cell is compacted only once its store is complete.
+    """
     from funsearch.store.run_store import RunStore, StoreError
 
     if not (run_dir / "run.sqlite").is_file() or not (run_dir / "config.json").is_file():
@@ -106,10 +111,12 @@ def cell_status(run_dir: Path) -> str:
     except StoreError:
         return "new"
     try:
-        reason = store.meta("stop_reason")
+        reason, config, heldout = store.meta("stop_reason"), store.meta("config") or {}, store.meta("heldout")
     finally:
         store.close()
-    return "finished" if reason and reason != "interrupted" else "unfinished"
+    if not reason or reason == "interrupted":
+        return "unfinished"
+    return "unfinished" if config.get("heldout") is True and heldout is None else "finished"
 
 
 def recorded_cells(cells_dir: Path, exp: ExperimentConfig) -> list[Cell]:
