@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(Exception):
@@ -26,7 +26,8 @@ class RunConfig(BaseModel):
     model_sizes: tuple[str, ...] = Field(("small",), description="proposer pool: registry sizes (or a .gguf path)")
     pool_counts: tuple[int, ...] = Field((), description="proposer actors per size (default 1 each)")
     pool_policy: Literal["fixed", "bandit"] = Field("fixed", description="how samples are shared among sizes")
-    backend: Literal["llamacpp", "openai", "vllm", "scripted"] = Field("llamacpp", description="proposer backend")
+    backend: Literal["llamacpp", "openai", "vllm", "scripted", "simulated"] = Field(
+        "llamacpp", description="proposer backend (simulated: a SIMULATION, see simulated_from)")
     base_url: str | None = Field(None, description="OpenAI-compatible server URL (backend=openai)")
     api_key_env: str | None = Field(None, description="environment variable holding the API key (backend=openai)")
     scripted_file: str | None = Field(None, description="JSON list of completion texts (backend=scripted)")
@@ -48,7 +49,24 @@ class RunConfig(BaseModel):
     temperature: float = Field(0.8, gt=0, description="sampling temperature")
     top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling mass")
     max_tokens: int = Field(400, ge=16, description="completion token cap")
-    evaluators: int = Field(1, ge=1, description="sandboxed evaluator actors")
+    evaluators: int | None = Field(None, ge=1, description="sandboxed evaluator actors (None: 1 beside a one-sequence "
+                                                          "engine; else what `funsearch plan` sizes for the engines, "
+                                                          "within the cluster's CPUs)")
+    in_flight: int | None = Field(None, ge=1, description="pipeline depth: prompts drawn and not yet registered, per "
+                                                          "proposer engine (None: 1 for one-sequence engines, else "
+                                                          "from the engine's batch and the plan; recorded at start)")
+    registration: Literal["ordered", "async"] | None = Field(
+        None, description="ordered: results registered in sample order, a prompt sees exactly the samples more than "
+                          "the window back (deterministic); async: registered as they arrive, the order recorded "
+                          "for replay (None: ordered for one-sequence engines, async for batched ones)")
+    eval_queue: int | None = Field(None, ge=1, description="bound on programs waiting for an evaluator, counting "
+                                                           "the samples still at the engines: no prompt is drawn "
+                                                           "while it is reached (None: the window)")
+    engine_batch: int | None = Field(None, ge=1, description="sequences a batched engine decodes together (simulated: "
+                                                             "its batch; default modelled_batch, else 64)")
+    simulated_from: str | None = Field(None, description="backend simulated: a run directory or a JSON list of "
+                                                         "completions whose texts it replays, with roofline latencies "
+                                                         "of the size on `hardware` at `engine_batch`")
     eval_timeout: float = Field(10.0, gt=0, description="wall seconds per evaluation before the sandbox kills it")
     eval_memory_mb: int = Field(2048, ge=64, description="address-space limit of a candidate")
     split: str | None = Field(None, description="split to evolve on (default: the problem's TRAIN_SPLIT)")
@@ -86,6 +104,13 @@ class RunConfig(BaseModel):
         if not value:
             raise ValueError("at least one model size is needed")
         return tuple(value)
+
+    @model_validator(mode="after")
+    def _simulation_is_named(self):
+        if self.backend == "simulated" and not self.simulated_from:
+            raise ValueError("backend simulated replays recorded completions: give simulated_from "
+                             "(a run directory or a JSON list of completions)")
+        return self
 
     def counts(self) -> dict[str, int]:
         counts = self.pool_counts or tuple(1 for _ in self.model_sizes)

@@ -139,7 +139,7 @@ def test_evaluator_killed_mid_evaluation_is_restarted_and_the_candidate_retried(
     script.write_text(json.dumps([SLOW_BEST_FIT]))
     out = tmp_path / "runs"
     cmd = [sys.executable, "-m", "funsearch", "run", str(PROBLEM), "--backend", "scripted", "--scripted",
-           str(script), "--samples", "1", "--islands", "1", "--out", str(out)]
+           str(script), "--samples", "1", "--islands", "1", "--cascade-probe", "0", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     killed = None

@@ -27,14 +27,35 @@ def run(
                                               help="calibration JSON for the modelled profile (cost --calibrate)"),
     seed: int = typer.Option(0, "--seed"),
     islands: int = typer.Option(10, "--islands"),
-    backend: str = typer.Option("llamacpp", "--backend", help="llamacpp | openai | vllm | scripted"),
+    backend: str = typer.Option("llamacpp", "--backend",
+                                help="llamacpp | openai | vllm | scripted | simulated (a SIMULATION: recorded "
+                                     "completions, roofline latencies; needs --simulated-from)"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server (backend openai)"),
     api_key_env: Optional[str] = typer.Option(None, "--api-key-env", help="env var with the API key"),
     scripted: Optional[str] = typer.Option(None, "--scripted", "--scripted-file",
                                            help="JSON file: a list of completions (backend scripted)"),
     pool_counts: Optional[str] = typer.Option(None, "--pool-counts", help="actors per size, e.g. 1,2"),
     pool_policy: str = typer.Option("fixed", "--pool-policy", help="fixed | bandit"),
-    evaluators: int = typer.Option(1, "--evaluators"),
+    evaluators: Optional[int] = typer.Option(None, "--evaluators",
+                                             help="evaluator actors (default: 1 beside a one-sequence engine, "
+                                                  "else sized by the plan within the cluster's CPUs)"),
+    in_flight: Optional[int] = typer.Option(None, "--in-flight",
+                                            help="prompts per engine drawn and not yet registered (default: 1 for "
+                                                 "llama.cpp/scripted, else from the engine batch and the plan)"),
+    registration: Optional[str] = typer.Option(None, "--registration",
+                                               help="ordered (sample order, deterministic) | async (as results "
+                                                    "arrive, order recorded for --replay); default: ordered for "
+                                                    "one-sequence engines, async for batched ones"),
+    eval_queue: Optional[int] = typer.Option(None, "--eval-queue",
+                                             help="programs waiting for an evaluator (plus samples at the engines) "
+                                                  "at which proposals pause (default: the window)"),
+    engine_batch: Optional[int] = typer.Option(None, "--engine-batch",
+                                               help="sequences a batched engine decodes together (default: "
+                                                    "the run's modelled_batch when > 1, else 64)"),
+    simulated_from: Optional[str] = typer.Option(None, "--simulated-from",
+                                                 help="backend simulated: a run directory or JSON list of "
+                                                      "completions to replay (latencies: --model-size on "
+                                                      "--hardware at --engine-batch)"),
     threads: int = typer.Option(1, "--threads", help="CPU threads per llama.cpp proposer"),
     samples_per_prompt: int = typer.Option(1, "--samples-per-prompt"),
     max_tokens: int = typer.Option(400, "--max-tokens"),

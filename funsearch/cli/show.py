@@ -13,6 +13,10 @@ from funsearch.weights.labels import model_label
 
 def render(info: dict) -> str:
     lines = [f"run {info['run_dir']}: {info['samples']} samples, stopped: {info['stop_reason'] or 'not cleanly'}"]
+    sim = info.get("simulated")
+    if sim:
+        lines.append(f"SIMULATED engine (not a model): completions replayed from {sim['from']}, latencies of "
+                     f"{'+'.join(sim['sizes'])} on {sim['hardware']} at batch {sim['batch']} (roofline)")
     if info["baseline"]:
         lines.append(f"baseline score {info['baseline']['score']:.6g}  {_metrics(info['baseline']['metrics'])}")
     if info["best"]:
@@ -56,6 +60,10 @@ def render(info: dict) -> str:
     if u:
         lines.append(f"utilisation: proposers {100 * u['proposers']:.0f}% ({u['proposer_count']}), "
                      f"evaluators {100 * u['evaluators']:.0f}% ({u['evaluator_count']}) over {u['wall_seconds']:.0f} s")
+        if u.get("registration"):
+            lines.append(f"pipeline: {u['registration']} registration, {u['in_flight']} in flight per engine "
+                         f"(window {u['window']}; peak {u['peak_outstanding']} outstanding, "
+                         f"{u['peak_eval_queue']} waiting for evaluation), {u['samples_per_second']:.2f} samples/s")
     stats = (info.get("pool") or {}).get("stats")
     if stats:
         lines.append("pool: " + json.dumps(stats, default=str))

@@ -26,6 +26,11 @@ class ProposerActor:
         elif backend == "mutation":
             from funsearch.proposers.mutation import MutationProposer
             self.proposer = MutationProposer(size)
+        elif backend == "simulated":  # a SIMULATION (proposers/simulated.py): recorded texts, modelled latency
+            from funsearch.proposers.simulated import SimulatedProposer
+            from funsearch.weights.registry import resolve_model
+            self.proposer = SimulatedProposer.from_source(resolve_model(size), options["source"],
+                                                          options["hardware"], options["batch"])
         elif backend == "replay":
             from funsearch.proposers.replay import ReplayProposer
             from funsearch.store.history import replay_rows
@@ -40,6 +45,9 @@ class ProposerActor:
 
     def ready(self) -> tuple[str, str]:
         return self.size, ray.get_runtime_context().get_node_id()
+
+    def stats(self) -> dict:
+        return self.proposer.stats() if hasattr(self.proposer, "stats") else {}
 
 
 @ray.remote(max_restarts=3, max_task_retries=1)
@@ -78,6 +86,10 @@ class DatabaseActor:
         self.baseline, self.baseline_hash = baseline, program_hash(baseline)
         self.db = ProgramDatabase.from_dict(snapshot) if snapshot else ProgramDatabase(db_config, seed)
         self.steering = Steering.from_dict((snapshot or {}).get("steering"), enabled=steer)
+
+    def sample_prompts(self, requests: list[tuple[str, bool, int, float]]) -> list:
+        """Several draws in one call, in order: (strategy, best_of_n, sample_id, temperature) each."""
+        return [self.sample_prompt(*r) for r in requests]
 
     def sample_prompt(self, strategy: str, best_of_n: bool, sample_id: int, temperature: float):
         """Draw parents and plan the prompt (a search.sampling.PromptDraw)."""

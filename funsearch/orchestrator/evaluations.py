@@ -36,11 +36,14 @@ class Evaluations:
         self.probes: dict[str, ParentProbe] = {}
         self.seconds = 0.0
 
-    def start(self) -> None:
+    def start(self, count: int | None = None) -> None:
+        """Start evaluator actors up to `count` (default cfg.evaluators, else 1), spread over the cluster's nodes."""
         cfg = self.cfg
-        self.actors = [EvaluatorActor.options(num_cpus=1, resources=dict(cfg.evaluator_resources)).remote(
-            self.problem_path, cfg.eval_timeout, cfg.eval_memory_mb, slot) for slot in range(cfg.evaluators)]
-        self.idle = list(range(len(self.actors)))
+        for slot in range(len(self.actors), count or cfg.evaluators or 1):
+            self.actors.append(EvaluatorActor.options(
+                num_cpus=1, resources=dict(cfg.evaluator_resources), scheduling_strategy="SPREAD").remote(
+                self.problem_path, cfg.eval_timeout, cfg.eval_memory_mb, slot))
+            self.idle.append(slot)
 
     def evaluate_now(self, source: str, split: str | None = None) -> EvalResult:
         """Evaluate one program on the first evaluator and wait (the seed program, held-out splits)."""
@@ -100,3 +103,7 @@ class Evaluations:
 
     def busy(self) -> bool:
         return bool(self.queue or self.refs)
+
+    def pending(self, program_hash: str) -> bool:
+        """Queued or being evaluated (its result not known yet)."""
+        return program_hash in self.by_hash and self.by_hash[program_hash] is None

@@ -1,11 +1,13 @@
-"""The search loop: keeps every proposer busy, evaluates in the sandbox, registers in order, records everything.
+"""The search loop: keeps the proposers' pipelines full, evaluates in the sandbox, registers, records everything.
 
-One sample: the database actor draws parents and builds the prompt; a proposer
-actor completes it; the driver extracts the program (pure), sends it to an
-evaluator actor unless an identical program was already evaluated, charges the
-ledger, and writes the sample and evaluation rows to the run store at once.
-Results are registered in sample-id order behind a fixed window (see
-search/bookkeeping.py), so a run is reproducible from its seed and completions.
+One sample: the database actor draws parents and builds the prompt; a proposer actor completes it; the driver
+extracts the program (pure), sends it to an evaluator actor unless an identical program was already evaluated,
+charges the ledger, and writes the sample and evaluation rows to the run store at once.
+At most `window` samples are drawn and not yet registered (orchestrator/schedule.py): each engine holds up to
+`in_flight` prompts, and while the evaluators lag, waiting programs fill the window and proposals pause
+(backpressure: memory stays bounded, nothing is dropped). Results are registered in sample order (ordered:
+deterministic) or as they arrive (async); either way each sample records `drawn_after` and `registered_seq`,
+so `--replay` rebuilds the database exactly, and its `staleness`.
 """
 from __future__ import annotations
 
@@ -18,11 +20,13 @@ from typing import Callable
 import ray
 
 from funsearch.config import RunConfig
+from funsearch.orchestrator import sizing
 from funsearch.orchestrator.accounts import Accounts
 from funsearch.orchestrator.actors import DatabaseActor
 from funsearch.orchestrator.evaluations import Evaluations
 from funsearch.orchestrator.pool import Pool
 from funsearch.orchestrator.rows import evaluation_row, sample_row
+from funsearch.orchestrator.schedule import Schedule, make_schedule, recorded_log
 from funsearch.problem.loader import Problem
 from funsearch.proposers.base import Completion, SamplingParams
 from funsearch.records import EvalResult, FailureKind
@@ -43,21 +47,35 @@ class SearchLoop:
         self.accounts = Accounts(cfg)
         self.pool = Pool(cfg, replay_from)
         self.progress = bookkeeping.Progress()
-        self.window = bookkeeping.registration_window(self.pool.size(), cfg.samples_per_prompt)
+        self.replay_log = recorded_log(replay_from) if replay_from is not None else None
+        self.schedule: Schedule = make_schedule("ordered", 1)    # set by configure()
         self.next_sample = 0
-        self.next_register = 0
+        self.registered = 0                                      # samples registered so far (the next seq)
         self.outcomes: dict[int, dict] = {}          # sample id -> sample row (awaiting registration)
         self.draws: dict[int, PromptDraw] = {}       # sample id -> the prompt draw it answers (until registered)
+        self.drawn_after: dict[int, int] = {}        # sample id -> registrations done when it was drawn
+        self.waiting: dict[str, list[int]] = {}      # program hash under evaluation -> samples that wait for it
         self.evals = Evaluations(cfg, str(problem.path), self.split)
         self.registered_hashes: set[str] = set()
         self.island_programs: dict[int, int] = {}    # island -> programs registered there (staleness)
         self.stop_reason = ""
         self.db = None                                       # the DatabaseActor (start_actors)
         self.loop_started: float | None = None               # when run() began (utilisation)
+        self.engine_seconds = 0.0                            # the engines' busy share of every sample
+        self.peaks = {"outstanding": 0, "eval_queue": 0}     # the most ever held (memory is bounded by these)
         self._last_echo = 0.0                                # when the last progress line went to a log
+        self.configure(cfg)
 
-    # --- setup -------------------------------------------------------------------
+    def configure(self, cfg: RunConfig) -> None:
+        """Take a (resolved) config: the window and the registration schedule follow from it."""
+        self.cfg = self.pool.cfg = self.evals.cfg = cfg
+        ready = self.schedule.ready
+        self.schedule = make_schedule(cfg.registration or "ordered", sizing.window(cfg, self.pool.size()),
+                                      self.replay_log)
+        self.schedule.ready = ready
+
     def start_actors(self, snapshot: dict | None) -> None:
+        """The database actor and the first evaluator (the proposers start in start_proposers)."""
         from funsearch.program.prompt import PromptView
         from funsearch.search.database import DatabaseConfig
 
@@ -69,29 +87,15 @@ class SearchLoop:
             db_kwargs["reset_period"] = cfg.reset_period
         self.db = DatabaseActor.remote(view, DatabaseConfig(**db_kwargs), cfg.seed, snapshot,
                                        self.problem.baseline_source, cfg.steer)
-        self.pool.start()
+        self.evals.start(1)
+
+    def start_proposers(self) -> None:
+        """The rest of the evaluators (once the config says how many) and the proposers."""
         self.evals.start()
+        self.pool.start()
 
-    def seed_database(self) -> None:
-        """Evaluate the problem's baseline and register it on every island (sample id -1)."""
-        result = self.evals.evaluate_now(self.problem.baseline_source)
-        if not result.valid:
-            raise RuntimeError(f"the baseline of {self.problem.path.name} fails on split {self.split}: "
-                               f"{result.failure.value if result.failure else ''} {result.message}")
-        from funsearch.program.canonical import program_hash
-        h = program_hash(self.problem.baseline_source)
-        self.accounts.charge_evaluation(result)
-        self.store.add_evaluation(self._eval_row(-1, h, result))
-        ray.get(self.db.register.remote(self.problem.baseline_source, result.signature, result.score, None,
-                                        {"seed": True, "sample_id": -1}))
-        self.registered_hashes.add(h)
-        self.evals.record(h, result)
-        self.progress.best_score = result.score
-        self.echo(f"baseline: score {result.score:.6g}  {fmt_metrics(result.metrics)}")
-
-    # --- the loop ----------------------------------------------------------------
     def run(self) -> None:
-        self.loop_started = time.monotonic()
+        self.loop_started = self.loop_started or time.monotonic()
         while True:
             self.evals.dispatch()
             self.register_ready()
@@ -103,7 +107,7 @@ class SearchLoop:
             if not pending and not self.evals.queue:
                 if self.stop_reason:
                     break
-                if self.next_register < self.next_sample:  # waiting on nothing: must not happen
+                if self.registered < self.next_sample and self.schedule.ready == {}:  # must not happen
                     raise RuntimeError("search loop stalled with unregistered samples")
                 time.sleep(0.05)  # every proposer is backing off after errors
                 continue
@@ -115,6 +119,7 @@ class SearchLoop:
                 else:
                     self._on_completions(ref)
         self.register_ready(final=True)
+        self.stop_reason = "proposers-failed" if self.pool.all_dead() else self.stop_reason
 
     def _stop_check(self) -> str:
         if self.pool.all_dead():
@@ -127,28 +132,42 @@ class SearchLoop:
             return "budget"
         return ""
 
+    def _may_draw(self, drawing: int) -> bool:
+        """May another prompt be drawn, `drawing` samples being drawn in this round already?"""
+        k = self.next_sample
+        if (self.cfg.samples is not None and k >= self.cfg.samples) or self.pool.replay_exhausted(k):
+            return False
+        bound = self.cfg.eval_queue  # the window, then backpressure from programs waiting or on their way
+        waiting = len(self.evals.queue) + self.pool.samples_at_engines() + drawing
+        return self.schedule.may_draw(k, self.registered) and (not bound or waiting < bound)
+
     def _fill_proposers(self) -> None:
-        while True:
-            if self.cfg.samples is not None and self.next_sample >= self.cfg.samples:
-                return
-            if self.pool.replay_exhausted(self.next_sample):
-                return
-            if self.next_register < self.next_sample - self.window:
-                return  # wait until earlier results are registered (determinism)
+        """Draw every prompt the window, the evaluation queue and the free engines allow (one database call)."""
+        wanted: list[tuple[int, int, int]] = []
+        while self._may_draw(sum(n for _, _, n in wanted)):
             slot = self.pool.next_slot(self.next_sample)
             if slot is None:
-                return
+                break
             n = self.cfg.samples_per_prompt
             if self.cfg.samples is not None:
                 n = min(n, self.cfg.samples - self.next_sample)
-            draw = ray.get(self.db.sample_prompt.remote(self.pool.strategy(slot), self.cfg.mode == "best_of_n",
-                                                        self.next_sample, self.cfg.temperature))
+            self.pool.reserve(slot)
+            wanted.append((slot, self.next_sample, n))
+            for sid in range(self.next_sample, self.next_sample + n):
+                self.drawn_after[sid] = self.registered
+            self.next_sample += n
+        if not wanted:
+            return
+        best_of_n = self.cfg.mode == "best_of_n"
+        draws = ray.get(self.db.sample_prompts.remote(
+            [(self.pool.strategy(slot), best_of_n, k, self.cfg.temperature) for slot, k, _ in wanted]))
+        for (slot, k, n), draw in zip(wanted, draws):
             draw = replace(draw, registered=self.island_programs.get(draw.island, 0))
             params = SamplingParams(temperature=draw.temperature, top_p=self.cfg.top_p,
                                     max_tokens=self.cfg.max_tokens, stop=self.pool.stops(slot),
-                                    seed=bookkeeping.sample_seed(self.cfg.seed, self.next_sample))
-            self.pool.submit(slot, draw, params, n, self.next_sample)
-            self.next_sample += n
+                                    seed=bookkeeping.sample_seed(self.cfg.seed, k))
+            self.pool.submit(slot, draw, params, n, k)
+        self.peaks["outstanding"] = max(self.peaks["outstanding"], self.next_sample - self.registered)
 
     def _on_completions(self, ref) -> None:
         request, completions, error = self.pool.collect(ref)
@@ -166,35 +185,49 @@ class SearchLoop:
                 outcome = bookkeeping.SampleOutcome(sample_id, None, None, FailureKind.PROPOSER_ERROR,
                                                completion.extra.get("error", ""))
             self.progress.on_completion(request.size, completion, outcome)
+            u = completion.usage
+            self.engine_seconds += u.busy_seconds if u.busy_seconds > 0 else u.seconds
             costs = self.accounts.charge_sample(request.size, completion)
             row = sample_row(request, completion, outcome, costs, self.pool.backend, self.cfg.hardware)
+            row["drawn_after"] = self.drawn_after.get(sample_id)
             self.store.add_sample(row)
             self.outcomes[sample_id] = row
             self.draws[sample_id] = request.draw
-            if outcome.source is not None and not self.evals.known(outcome.program_hash):
-                self.evals.enqueue(outcome.program_hash, outcome.source, request.draw.parent_hashes)
+            self._await(sample_id, outcome.program_hash, outcome.source, request.draw.parent_hashes)
+        self.peaks["eval_queue"] = max(self.peaks["eval_queue"], len(self.evals.queue))
         self.echo_progress()
+
+    def _await(self, sample_id: int, h: str | None, source: str | None, parent_hashes: tuple[str, ...]) -> None:
+        """A sample is ready to register once its program's result is known; queue a program not seen before."""
+        if h is None or (self.evals.known(h) and not self.evals.pending(h)):
+            self.schedule.mark_ready([sample_id])
+            return
+        if not self.evals.known(h):
+            self.evals.enqueue(h, source, parent_hashes)
+        self.waiting.setdefault(h, []).append(sample_id)
 
     def _on_evaluation(self, ref) -> None:
         h, result = self.evals.collect(ref)
         self.progress.eval_seconds += result.seconds
         self.accounts.charge_evaluation(result)
-        first = min((sid for sid, row in self.outcomes.items() if row["program_hash"] == h), default=-2)
-        self.store.add_evaluation(self._eval_row(first, h, result))
+        waiting = self.waiting.pop(h, [])
+        self.store.add_evaluation(self._eval_row(min(waiting, default=-2), h, result))
+        self.schedule.mark_ready(waiting)
 
     def register_ready(self, final: bool = False) -> None:
-        """Register outcomes in sample-id order, up to the first one whose evaluation is pending."""
-        while self.next_register < self.next_sample:
-            row = self.outcomes.get(self.next_register)
-            if row is None:
+        """Register every sample the schedule lets through now (ordered: in sample order; async: as ready)."""
+        stopping = final or bool(self.stop_reason)
+        while True:
+            sid = self.schedule.next(self.registered, self.next_sample, stopping)
+            if sid is None:
                 return
-            h = row["program_hash"]
-            if h is not None and self.evals.by_hash.get(h) is None:
-                return
-            self._register(row, self.draws.pop(self.next_register, None))
-            del self.outcomes[self.next_register]
-            self.next_register += 1
-            if self.next_register % self.cfg.checkpoint_every == 0:
+            self.schedule.take(sid)
+            row = self.outcomes.pop(sid)
+            self.drawn_after.pop(sid, None)
+            row["registered_seq"] = self.registered
+            self._register(row, self.draws.pop(sid, None))
+            self.registered += 1
+            if self.registered % self.cfg.checkpoint_every == 0:
                 self.checkpoint()
 
     def _register(self, row: dict, draw: PromptDraw | None) -> None:
@@ -235,23 +268,26 @@ class SearchLoop:
         self.progress.on_evaluation(model, result, new_best)
         return ("noop" if result.failure is FailureKind.NOOP else "fresh"), gain
 
-    # --- records -----------------------------------------------------------------
     def _eval_row(self, sample_id: int, h: str, result: EvalResult) -> dict:
         return evaluation_row(sample_id, h, result, self.accounts.evaluation_costs(result))
 
     def checkpoint(self) -> None:
         snapshot = ray.get(self.db.snapshot.remote())
-        self.store.add_checkpoint(self.next_register - 1, snapshot, {"pool": self.pool.state()})
+        extra = {"pool": self.pool.state(), "registered": self.registered, "mode": self.schedule.mode}
+        self.store.add_checkpoint(self.registered - 1, snapshot, extra)
         self.store.set_meta("ledger", self.accounts.to_dict())
 
     def utilisation(self) -> dict:
-        """Busy fraction of each side since the loop started (proposer engine seconds, evaluation seconds)."""
+        """Busy fraction of each side since the loop started (the engines' share of each sample, evaluation
+        seconds), samples per second, and the pipeline's settings and peaks."""
         now = time.monotonic()
         wall = max(now - (self.loop_started if self.loop_started is not None else now), 1e-9)
-        return {"wall_seconds": wall,
-                "proposers": self.progress.llm_seconds / (wall * self.pool.size()),
+        return {"wall_seconds": wall, "samples_per_second": self.progress.samples / wall,
+                "proposers": self.engine_seconds / (wall * self.pool.size()),
                 "evaluators": self.progress.eval_seconds / (wall * len(self.evals.actors)),
-                "proposer_count": self.pool.size(), "evaluator_count": len(self.evals.actors)}
+                "proposer_count": self.pool.size(), "evaluator_count": len(self.evals.actors),
+                "registration": self.schedule.mode, "in_flight": self.cfg.in_flight, "window": self.schedule.window,
+                "peak_outstanding": self.peaks["outstanding"], "peak_eval_queue": self.peaks["eval_queue"]}
 
     def echo_progress(self) -> None:
         """The progress line: redrawn in place on a terminal, at most every 2 s otherwise (logs)."""
@@ -262,6 +298,3 @@ class SearchLoop:
             self._last_echo = time.monotonic()
             self.echo(line)
 
-
-def fmt_metrics(metrics: dict) -> str:
-    return "  ".join(f"{k} {v:.4g}" for k, v in metrics.items())

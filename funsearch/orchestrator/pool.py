@@ -73,7 +73,7 @@ class Pool:
             self.policy = FixedShares({size: k / total for size, k in self.counts.items()})
         self.replay_from = replay_from
         self.refs: dict = {}
-        self.busy: set[int] = set()
+        self.load: dict[int, int] = {}            # slot -> requests sent (or reserved) and not yet collected
         self.choice: str | None = None
         self.stop_by_size: dict[str, tuple[str, ...]] = {}
         self.strategy_by_size: dict[str, str] = {}
@@ -87,10 +87,21 @@ class Pool:
     def size(self) -> int:
         return len(self.slots)
 
+    @property
+    def depth(self) -> int:
+        """Requests each actor may hold at once (RunConfig.in_flight, resolved at the run's start)."""
+        return self.cfg.in_flight or 1
+
+    def concurrent(self) -> bool:
+        """Can the backend serve several requests at once in one actor (threads)?"""
+        return self.backend in ("openai", "simulated", "replay")
+
     def start(self) -> None:
         options = self._backend_options()
         for size in self.slots:
-            resources = {"num_cpus": 1, "resources": dict(self.cfg.proposer_resources)}
+            light = self.backend in ("openai", "simulated", "replay")  # waits on a server or a clock
+            resources = {"num_cpus": 0 if light else 1, "resources": dict(self.cfg.proposer_resources),
+                         "max_concurrency": self.depth if self.concurrent() else 1}
             if self.backend == "vllm":
                 from funsearch.weights.registry import resolve_model
                 vllm = resolve_model(size).vllm
@@ -107,7 +118,7 @@ class Pool:
             return "classic"
         if self.cfg.prompt:
             return self.cfg.prompt
-        if self.cfg.backend == "scripted":  # scripted completions continue classic prompts
+        if self.cfg.backend in ("scripted", "simulated"):  # recorded texts read under classic prompts
             return "classic"
         from funsearch.weights.registry import resolve_model
 
@@ -119,7 +130,7 @@ class Pool:
 
     def _stops(self, size: str) -> tuple[str, ...]:
         """Completion mode stops after the new function; a chat model answers in a fenced block: only its own."""
-        if self.cfg.backend == "scripted" or self.backend == "mutation":  # replay: as the recorded run
+        if self.cfg.backend in ("scripted", "simulated") or self.backend == "mutation":  # replay: as recorded
             return stop_sequences()
         from funsearch.weights.registry import resolve_model
 
@@ -137,6 +148,9 @@ class Pool:
             return {"completions_file": cfg.scripted_file}
         if self.backend == "llamacpp":
             return {"n_threads": cfg.threads}
+        if self.backend == "simulated":
+            from funsearch.orchestrator.sizing import engine_batch
+            return {"source": cfg.simulated_from, "hardware": cfg.hardware, "batch": engine_batch(cfg)}
         return {}
 
     def stops(self, slot: int) -> tuple[str, ...]:
@@ -154,27 +168,30 @@ class Pool:
         if not candidates:  # every actor of this size is gone: let the policy pick again among the living
             self.choice = None
             return None
-        for slot in candidates:
-            if slot not in self.busy and self.ready_at.get(slot, 0.0) <= now:
-                return slot
-        return None
+        free = [slot for slot in candidates
+                if self.load.get(slot, 0) < self.depth and self.ready_at.get(slot, 0.0) <= now]
+        return min(free, key=lambda slot: (self.load.get(slot, 0), slot)) if free else None
+
+    def reserve(self, slot: int) -> None:
+        """Count a request for `slot` before its prompt is drawn; the next request chooses its size anew."""
+        self.load[slot] = self.load.get(slot, 0) + 1
+        self.choice = None
 
     def all_dead(self) -> bool:
         return len(self.dead) == len(self.slots)
 
     def submit(self, slot: int, draw: PromptDraw, params: SamplingParams, n: int, first_sample: int) -> None:
+        """Send a request for a reserved slot."""
         request = Request(slot, self.slots[slot], draw, params, n, first_sample)
         ref = self.actors[slot].complete.remote(draw.plan.text, params, n)
         self.refs[ref] = request
         self.sent_at[ref] = time.monotonic()
-        self.busy.add(slot)
-        self.choice = None
 
     def collect(self, ref) -> tuple[Request, list[Completion], str | None]:
         """The completions of a finished call, or the one-line error that ended it (then back off)."""
         request = self.refs.pop(ref)
         self.sent_at.pop(ref, None)
-        self.busy.discard(request.slot)
+        self.load[request.slot] = self.load.get(request.slot, 1) - 1
         try:
             completions = ray.get(ref)
         except ray.exceptions.RayError as exc:
@@ -201,6 +218,13 @@ class Pool:
 
     def in_flight_samples(self) -> list[tuple[str, int]]:
         return [(r.size, r.n) for r in self.refs.values()]
+
+    def samples_at_engines(self) -> int:
+        return sum(r.n for r in self.refs.values())
+
+    def stats(self) -> list[dict]:
+        """What each actor's backend counts (the simulated engine's requests, conditioned answers...)."""
+        return ray.get([a.stats.remote() for a in self.actors])
 
     def observe(self, size: str, gain: float, cost: float) -> None:
         self.policy.update(size, gain, cost)

@@ -1,12 +1,12 @@
 """Start, resume or replay a run: set up the run directory, the actors and the loop, and stop cleanly.
 
-Resume: the database comes back from the latest checkpoint; samples recorded
-after it are registered again in order from their stored evaluations (programs
-that were extracted but not yet evaluated are evaluated now); the ledger is
-re-derived from the stored rows, so no cost is counted twice.
+A new run evaluates its baseline first; then the settings it left open (registration mode, pipeline depth,
+evaluators: orchestrator/sizing.py) are fixed from its engines and that timing, and written to its config.json,
+so that `--resume` and `--replay` run with the same ones. Resume: orchestrator/resume.py.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -16,13 +16,12 @@ from typing import Callable
 import ray
 
 from funsearch.config import RunConfig
-from funsearch.orchestrator.accounts import Accounts
+from funsearch.orchestrator import sizing
 from funsearch.orchestrator.cluster import init_ray
 from funsearch.orchestrator.loop import SearchLoop
+from funsearch.orchestrator.resume import restore
 from funsearch.problem.loader import load_problem
-from funsearch.program.strategies import PromptPlan
-from funsearch.records import EvalResult, FailureKind, InstanceOutcome
-from funsearch.search.sampling import PromptDraw
+from funsearch.records import EvalResult
 from funsearch.store.run_store import RunStore
 from funsearch.weights.labels import model_label, path_component
 
@@ -65,20 +64,6 @@ def default_run_dir(cfg: RunConfig, out: str | Path = "runs") -> Path:
     return path
 
 
-def eval_from_row(row: dict) -> EvalResult:
-    """Rebuild an EvalResult from its evaluations row (for resume)."""
-    outcomes = tuple(
-        InstanceOutcome(name=str(o["name"]), score=o["score"],
-                        failure=FailureKind(o["error"]["kind"]) if o.get("error") else None,
-                        message=(o.get("error") or {}).get("message", ""), seconds=o.get("seconds", 0.0),
-                        fingerprint=o.get("fingerprint", ""))
-        for o in row["per_instance"] or [])
-    return EvalResult(valid=bool(row["valid"]), score=row["score"], per_instance=outcomes,
-                      failure=FailureKind(row["failure"]) if row["failure"] else None,
-                      message=row["message"] or "", seconds=row["seconds"] or 0.0,
-                      cpu_seconds=row["cpu_seconds"] or 0.0, metrics=row["metrics"] or {})
-
-
 def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = False,
                replay_from: Path | None = None, echo: Callable[[str], None] | None = None) -> RunSummary:
     """Run (or resume, or replay) a search to its stop condition. Ctrl-C saves state and returns."""
@@ -92,19 +77,22 @@ def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = Fa
         store.set_meta("config", cfg.model_dump())
         store.set_meta("replay_of", str(replay_from) if replay_from else None)
     loop = SearchLoop(cfg, Path(run_dir), store, problem, replay_from, echo)
-    init_ray(cfg.address, loop.pool.size() + cfg.evaluators + 1,
+    init_ray(cfg.address, loop.pool.size() + (cfg.evaluators or 1) + 1,
              tuple({**cfg.proposer_resources, **cfg.evaluator_resources}))
     interrupted = False
     try:
         checkpoint = store.latest_checkpoint() if resume else None
         loop.start_actors(checkpoint.database if checkpoint else None)
         store.set_meta("protections", ray.get(loop.evals.actors[0].protections.remote()))
+        if resume:
+            baseline = store.baseline_evaluations()
+            settle(loop, store, baseline[0]["seconds"] if baseline else None)
+            restore(loop, store, checkpoint, seed_database)
+        else:
+            settle(loop, store, seed_database(loop).seconds)
+        loop.start_proposers()
         store.set_meta("placement", {"proposers": loop.pool.nodes,
                                      "evaluators": ray.get([e.node.remote() for e in loop.evals.actors])})
-        if resume:
-            restore(loop, store, checkpoint)
-        else:
-            loop.seed_database()
         loop.run()
     except KeyboardInterrupt:
         interrupted = True
@@ -119,6 +107,7 @@ def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = Fa
     store.set_meta("per_model", {m: t.as_dict() for m, t in loop.progress.per_model.items()})
     store.set_meta("pool", loop.pool.state())
     store.set_meta("utilisation", loop.utilisation())
+    store.set_meta("proposer_stats", _stats(loop))
     total = store.count("samples")
     metrics = store.metrics_of(best.hash) if best is not None else {}
     heldout = {}
@@ -134,43 +123,50 @@ def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = Fa
                       interrupted=interrupted, stop_reason=loop.stop_reason, heldout=heldout)
 
 
-def resumed_draw(row: dict, records: dict, island_programs: dict[int, int]) -> PromptDraw:
-    """The prompt draw of a sample recorded after the checkpoint (parents looked up in the checkpoint)."""
-    parents = [records[i] for i in row["parent_ids"] or [] if i in records]
-    plan = PromptPlan(row["prompt"] or "", "", None, len(parents), row.get("strategy") or "classic")
-    return PromptDraw(row["island"], tuple(row["parent_ids"] or ()), tuple(p["hash"] for p in parents),
-                      tuple(p["source"] for p in parents), plan, (row["params"] or {}).get("temperature", 0.0),
-                      island_programs.get(row["island"], 0))
+def seed_database(loop: SearchLoop) -> EvalResult:
+    """Evaluate the problem's baseline and register it on every island (sample id -1)."""
+    from funsearch.program.canonical import program_hash
+
+    result = loop.evals.evaluate_now(loop.problem.baseline_source)
+    if not result.valid:
+        raise RuntimeError(f"the baseline of {loop.problem.path.name} fails on split {loop.split}: "
+                           f"{result.failure.value if result.failure else ''} {result.message}")
+    h = program_hash(loop.problem.baseline_source)
+    loop.accounts.charge_evaluation(result)
+    loop.store.add_evaluation(loop._eval_row(-1, h, result))
+    ray.get(loop.db.register.remote(loop.problem.baseline_source, result.signature, result.score, None,
+                                    {"seed": True, "sample_id": -1}))
+    loop.registered_hashes.add(h)
+    loop.evals.record(h, result)
+    loop.progress.best_score = result.score
+    loop.echo(f"baseline: score {result.score:.6g}  {fmt_metrics(result.metrics)}")
+    return result
 
 
-def restore(loop: SearchLoop, store: RunStore, checkpoint) -> None:
-    """Bring a resumed loop to where the store says the run stopped."""
-    last = checkpoint.last_sample_id if checkpoint else -1
-    if checkpoint is None:
-        loop.seed_database()
-    for row in store.evaluations():
-        loop.evals.record(row["program_hash"], eval_from_row(row))
-    for row in store.samples_through(last):
-        if row["program_hash"] and row["failure"] != FailureKind.DUPLICATE.value:
-            loop.registered_hashes.add(row["program_hash"])
-    for row in store.baseline_evaluations():
-        loop.registered_hashes.add(row["program_hash"])
-    loop.accounts = Accounts(loop.cfg)  # fresh: the stored rows (baseline included) are charged exactly once
-    loop.accounts.restore_from_store(store)
-    loop.island_programs = store.programs_per_island()
-    records = {r["id"]: r for r in (checkpoint.database["records"] if checkpoint else [])}
-    samples = store.samples_after(last)
-    for row in samples:
-        if row["failure"] in (FailureKind.DUPLICATE.value, FailureKind.NOOP.value, FailureKind.CASCADE_STOP.value):
-            row["failure"] = None
-        loop.outcomes[row["id"]] = row
-        loop.draws[row["id"]] = resumed_draw(row, records, loop.island_programs)
-        h = row["program_hash"]
-        if h is not None and not loop.evals.known(h):
-            loop.evals.enqueue(h, row["source"], loop.draws[row["id"]].parent_hashes)
-    loop.next_register = last + 1
-    loop.next_sample = (samples[-1]["id"] + 1) if samples else last + 1
-    loop.progress.samples = loop.next_sample
-    best = ray.get(loop.db.best.remote())
-    loop.progress.best_score = best.score if best else None
-    loop.echo(f"resumed at sample {loop.next_sample} (checkpoint at {last}); best {loop.progress.best_score}")
+def settle(loop: SearchLoop, store: RunStore, eval_seconds: float | None) -> None:
+    """Fix the settings the config left open (sizing.resolve) and record them (config.json, meta)."""
+    cfg = loop.cfg
+    if None in (cfg.registration, cfg.in_flight, cfg.evaluators):
+        cpus = int(ray.cluster_resources().get("CPU", 1)) if cfg.address else (os.cpu_count() or 1)
+        cfg, basis = sizing.resolve(cfg, eval_seconds or 0.1, cpus)
+        cfg.save(loop.run_dir / "config.json")
+        store.set_meta("config", cfg.model_dump())
+        store.set_meta("sizing", basis)
+        loop.configure(cfg)
+    if cfg.backend == "simulated":
+        store.set_meta("simulated", {"from": cfg.simulated_from, "hardware": cfg.hardware,
+                                     "batch": sizing.engine_batch(cfg), "sizes": list(cfg.model_sizes)})
+    loop.echo(f"pipeline: {cfg.registration} registration, {cfg.in_flight} in flight per engine "
+              f"(window {loop.schedule.window}), {cfg.evaluators} evaluator(s)"
+              + (f"; SIMULATED engine from {cfg.simulated_from}" if cfg.backend == "simulated" else ""))
+
+
+def _stats(loop: SearchLoop) -> list[dict]:
+    try:
+        return loop.pool.stats()
+    except Exception:  # an actor that is gone has nothing to say
+        return []
+
+
+def fmt_metrics(metrics: dict) -> str:
+    return "  ".join(f"{k} {v:.4g}" for k, v in metrics.items())

@@ -1,20 +1,21 @@
 """OpenAI-compatible HTTP backend (completions and chat): `vllm serve`, llama.cpp's server, hosted APIs.
 
-Standard library only (urllib). Each sample is its own request (llama.cpp's server ignores `n`),
-with seed params.seed + i; requests run on a bounded thread pool (the concurrency limit), and
-connection failures, timeouts and HTTP 408/409/429/5xx are retried with exponential backoff.
+One kept `httpx.AsyncClient` per proposer, on its own event-loop thread: connections are pooled and kept alive
+(at most max_concurrency, also the limit on requests in flight), and any number of callers (a threaded Ray actor
+holding several prompts) submit requests to it at once. Each sample is its own request (llama.cpp's server
+ignores `n`), with seed params.seed + i. Connection failures, timeouts and HTTP 408/409/429/5xx are retried
+with exponential backoff (Retry-After honoured up to max_backoff).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import socket
 import threading
 import time
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
+
+import httpx
 
 from funsearch.messages import one_line
 from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage, merged_stop
@@ -24,7 +25,7 @@ RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 
 
 class _Retryable(Exception):
-    """A failure worth another attempt (one-line description in args[0])."""
+    """A failure worth another attempt (one-line description in args[0], Retry-After in args[1])."""
 
 
 class OpenAIProposer:
@@ -61,8 +62,11 @@ class OpenAIProposer:
         self.backoff, self.max_backoff = float(backoff), float(max_backoff)
         self.max_concurrency, self.stop = int(max_concurrency), tuple(stop)
         self.system_prompt, self.extra_body = system_prompt, dict(extra_body or {})
-        self._pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="openai-http")
         self._closed = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="openai-http", daemon=True)
+        self._thread.start()
+        self._client, self._slots = self._call(self._open()).result()
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, base_url: str, **options: Any) -> "OpenAIProposer":
@@ -94,37 +98,47 @@ class OpenAIProposer:
         body.update(self.extra_body)
         return body
 
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    async def _open(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        limits = httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency)
+
+        client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout), limits=limits)
+        return client, asyncio.Semaphore(self.max_concurrency)
+
+    async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        req = urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return json.loads(resp.read().decode("utf-8"))
-        except urllib.error.HTTPError as exc:
-            detail = one_line(exc.read().decode("utf-8", "replace"), 200)
-            if exc.code in RETRY_STATUS:
-                raise _Retryable(f"HTTP {exc.code}: {detail}", exc.headers.get("Retry-After")) from None
-            raise ProposerError(f"{self.url}: HTTP {exc.code}: {detail}") from None
-        except urllib.error.URLError as exc:
-            raise _Retryable(f"unreachable: {one_line(str(exc.reason), 200)}", None) from None
-        except (socket.timeout, TimeoutError):
+            async with self._slots:
+                resp = await self._client.post(self.url, content=json.dumps(body).encode(), headers=headers)
+        except httpx.TimeoutException:
             raise _Retryable(f"timed out after {self.timeout:g} s", None) from None
-        except (ConnectionError, OSError) as exc:
-            raise _Retryable(f"connection failed: {one_line(str(exc), 200)}", None) from None
+        except httpx.ConnectError as exc:
+            raise _Retryable(f"unreachable: {one_line(str(exc) or type(exc).__name__, 200)}", None) from None
+        except (httpx.TransportError, OSError) as exc:
+            raise _Retryable(f"connection failed: {one_line(str(exc) or type(exc).__name__, 200)}", None) from None
+        if resp.status_code >= 400:
+            detail = one_line(resp.text, 200)
+            if resp.status_code in RETRY_STATUS:
+                raise _Retryable(f"HTTP {resp.status_code}: {detail}", resp.headers.get("Retry-After"))
+            raise ProposerError(f"{self.url}: HTTP {resp.status_code}: {detail}")
+        try:
+            return resp.json()
         except ValueError as exc:
             raise ProposerError(f"{self.url}: response is not JSON: {one_line(str(exc), 200)}") from None
 
-    def _request(self, prompt: str, params: SamplingParams, seed: int) -> Completion:
+    async def _request(self, prompt: str, params: SamplingParams, seed: int) -> Completion:
         body = self._body(prompt, params, seed)
         t0 = time.perf_counter()
         for attempt in range(self.retries + 1):
             if self._closed.is_set():
                 raise ProposerError(f"openai proposer for '{self.model}' is closed")
             try:
-                data = self._post(body)
+                data = await self._post(body)
                 break
             except _Retryable as exc:
                 if attempt == self.retries:
@@ -133,7 +147,7 @@ class OpenAIProposer:
                 retry_after = exc.args[1]
                 if retry_after and str(retry_after).replace(".", "", 1).isdigit():
                     delay = min(max(delay, float(retry_after)), self.max_backoff)
-                time.sleep(delay)
+                await asyncio.sleep(delay)
         seconds = time.perf_counter() - t0
         try:
             choice = data["choices"][0]
@@ -146,12 +160,20 @@ class OpenAIProposer:
         return Completion(text or "", usage, self.model, seed, choice.get("finish_reason") or "stop", extra)
 
     def complete(self, prompt: str, params: SamplingParams, n: int = 1) -> list[Completion]:
-        """n requests (sample i with seed params.seed + i), at most max_concurrency in flight."""
+        """n requests (sample i with seed params.seed + i), sent at once; at most max_concurrency in flight
+        over all callers. Safe to call from many threads."""
         if self._closed.is_set():
             raise ProposerError(f"openai proposer for '{self.model}' is closed")
-        futures = [self._pool.submit(self._request, prompt, params, params.seed + i) for i in range(n)]
+        futures = [self._call(self._request(prompt, params, params.seed + i)) for i in range(n)]
         return [f.result() for f in futures]
 
     def close(self) -> None:
+        if self._closed.is_set():
+            return
         self._closed.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            self._call(self._client.aclose()).result(timeout=5)
+        except Exception:  # closing is best effort
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)

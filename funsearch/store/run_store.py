@@ -31,7 +31,9 @@ CREATE TABLE IF NOT EXISTS samples (
     program_hash TEXT, source TEXT,    -- the extracted function, when extraction worked
     measured_cost REAL, modelled_cost REAL, created REAL,
     strategy TEXT,                     -- the prompt strategy and what it drew ("edit:L3", "idea:formula", ...)
-    staleness INTEGER                  -- programs registered on the island between the prompt and this result
+    staleness INTEGER,                 -- programs registered on the island between the prompt and this result
+    drawn_after INTEGER,               -- samples registered (in all) when this prompt was drawn
+    registered_seq INTEGER             -- this sample's place in the registration order (0, 1, ...)
 );
 CREATE TABLE IF NOT EXISTS evaluations (
     sample_id INTEGER PRIMARY KEY REFERENCES samples(id),
@@ -53,7 +55,7 @@ SAMPLE_COLUMNS = ("id", "island", "parent_ids", "model", "backend", "hardware", 
                   "params", "prompt_tokens", "completion_tokens", "cached_tokens", "seconds", "busy_seconds",
                   "finish_reason",
                   "failure", "message", "program_hash", "source", "measured_cost", "modelled_cost", "strategy",
-                  "staleness")
+                  "staleness", "drawn_after", "registered_seq")
 EVAL_COLUMNS = ("sample_id", "program_hash", "valid", "score", "failure", "message", "per_instance", "metrics",
                 "seconds", "cpu_seconds", "measured_cost", "modelled_cost")
 PROGRAM_COLUMNS = ("id", "sample_id", "island", "hash", "source", "score", "signature", "new_best")
@@ -113,7 +115,8 @@ class RunStore:
     def _migrate(self) -> None:
         """Add columns that newer versions write to a store made by an older one."""
         have = self.columns("samples")
-        for column, kind in (("cached_tokens", "INTEGER"), ("strategy", "TEXT"), ("staleness", "INTEGER")):
+        for column, kind in (("cached_tokens", "INTEGER"), ("strategy", "TEXT"), ("staleness", "INTEGER"),
+                             ("drawn_after", "INTEGER"), ("registered_seq", "INTEGER")):
             if column not in have:
                 self._db.execute(f"ALTER TABLE samples ADD COLUMN {column} {kind}")
 
@@ -162,6 +165,25 @@ class RunStore:
     def samples_after(self, last_id: int) -> list[dict]:
         """Samples with id > last_id (those after a checkpoint)."""
         return self.samples("WHERE id > ?", (last_id,))
+
+    def registration_log(self) -> list[tuple[int, int | None, int | None]]:
+        """(sample id, drawn_after, registered_seq) of every sample in id order: the interleaving of prompt draws
+        and registrations that `--replay` repeats (None where a store predates it or a sample was not registered)."""
+        if "registered_seq" not in self.columns("samples"):
+            return [(r[0], None, None) for r in self._db.execute("SELECT id FROM samples ORDER BY id")]
+        return [tuple(r) for r in self._db.execute("SELECT id, drawn_after, registered_seq FROM samples ORDER BY id")]
+
+    def samples_unregistered(self, registered: int) -> list[dict]:
+        """Samples outside a checkpoint holding `registered` registrations: those registered later (in their
+        recorded order) and those never registered (in id order)."""
+        return self.samples("WHERE registered_seq IS NULL OR registered_seq >= ?", (registered,))
+
+    def recorded_completions(self) -> list[dict]:
+        """Every answered sample's prompt, completion, strategy and token counts (what a simulated engine replays)."""
+        strategy = "strategy" if "strategy" in self.columns("samples") else "NULL AS strategy"
+        return self._rows(f"SELECT id, model, prompt, completion, {strategy}, prompt_tokens, completion_tokens "
+                          "FROM samples WHERE completion IS NOT NULL AND COALESCE(finish_reason, '') != 'error' "
+                          "ORDER BY id")
 
     def evaluations(self, where: str = "", args: tuple = ()) -> list[dict]:
         """Evaluation rows in sample-id order; `where` as in `samples`."""

@@ -83,6 +83,7 @@ def summarise(run_dir: Path) -> dict:
             "strategies": store.query(STRATEGY_SQL) if "strategy" in store.columns("samples") else [],
             "staleness": staleness(store),
             "heldout": store.meta("heldout"),
+            "simulated": store.meta("simulated"),
         }
     finally:
         store.close()
