@@ -59,6 +59,7 @@ class Split:
       cost_per_sample: expected spend per sample in the budget's unit (evaluation included where it counts).
       expected_samples: samples the budget buys (floor), or None without a budget.
       hours: wall hours to spend the budget at this throughput, or None without a budget.
+      in_flight: prompts per engine to keep drawn and not yet registered (`pipeline_depth`; `--in-flight`).
     """
 
     proposers: Mapping[str, int]
@@ -68,6 +69,7 @@ class Split:
     cost_per_sample: float | None
     expected_samples: int | None
     hours: float | None
+    in_flight: int = 1
 
 
 def engine_rate(cost: SampleCost) -> float:
@@ -206,10 +208,14 @@ def recommend_split(specs: Sequence[ModelLike], hw: HardwareProfile, gpus: int, 
     else:
         counts, evaluators, bal = _cpu_split(rates, shares, max(1, hw.cores), cpus, eval_seconds, eval_fraction)
         devices = sum(counts.values()) * max(1, hw.cores)
+    engines = max(1, sum(counts.values()))
+    latency = sum(counts[k] * costs[k].seconds for k in counts) / engines
+    depth = pipeline_depth(bal.proposal_rate / engines, latency, engines, max(1, evaluators), eval_seconds,
+                           eval_fraction, batch)
     if budget is None:
-        return Split(counts, evaluators, devices, bal, None, None, None)
+        return Split(counts, evaluators, devices, bal, None, None, None, depth)
     rate_total = sum(counts[k] * rates[k] for k in counts)
     weights = {k: counts[k] * rates[k] / rate_total for k in counts}
     per = _per_sample(budget.unit, costs, weights, eval_dollars, bal.samples_per_second)
     n = math.floor(budget.amount / per + 1e-9)
-    return Split(counts, evaluators, devices, bal, per, n, n / bal.samples_per_second / 3600)
+    return Split(counts, evaluators, devices, bal, per, n, n / bal.samples_per_second / 3600, depth)
