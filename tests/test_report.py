@@ -189,3 +189,15 @@ def test_decomposition_factors_multiply_to_gain_per_dollar():
     assert lo <= value <= hi
     assert pooled_ratio([(1.0, 0.0)]) == (None, None, None)
     assert pooled_ratio([(1.0, 4.0)]) == (0.25, 0.25, 0.25)
+
+
+def test_variants_are_arms_size_slash_variant(tmp_path):
+    exp = parse_experiment({**EXP, "sizes": ["small"], "baselines": [], "seeds": [0, 1],
+                            "variants": {"classic": {"prompt": "classic"}, "edit": {"prompt": "edit"}}})
+    make_folder(tmp_path, exp=exp)
+    report = write_report(tmp_path).read_text()
+    assert "All 4 cells of the grid finished." in report
+    for section in ("### The answer", "### Held-out metric", "### Why: the decomposition", "### Yield funnel"):
+        body = report.split(section)[1].split("\n### ")[0]
+        assert "small/classic" in body and "small/edit" in body, section
+    assert {r["size"] for r in read_results(tmp_path / "results.csv")} == {"small/classic", "small/edit"}

@@ -40,10 +40,10 @@ def write_report(sweep_dir: str | Path) -> Path:
         compacts = folder.compacts()
     except ExperimentError as exc:
         raise ReportError(str(exc)) from None
-    folder.write_results()
     rows = [r for data in compacts for r in data["rows"]]
     if not rows:
         raise ReportError(f"{sweep_dir} has no finished cells yet")
+    folder.write_results()
     exp = folder.exp
     for r in rows:
         r["improvement_per_cost"] = analysis.improvement_per_cost(r)
