@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up funsearch on a fresh machine (Python 3.11, pip, gcc; nothing else). Idempotent: a second run is quick.
-#   1. bubblewrap for the sandbox (apt, when root)
+#   1. bubblewrap for the sandbox and chromium for the view's browser tests (apt, when root;
+#      FUNSEARCH_SETUP_BROWSER=0 skips chromium)
 #   2. llama-cpp-python 0.3.36 built once as a portable wheel (GGML_NATIVE=OFF: the native build segfaults
 #      on AMX CPUs), cached in $FUNSEARCH_CACHE/wheelhouse
 #   3. this package, editable, with its test extras, and the sandbox's native fast path (gcc)
@@ -20,6 +21,17 @@ if ! command -v bwrap >/dev/null 2>&1; then
       || echo "setup: WARNING: could not install bubblewrap; the sandbox will run with fewer protections" >&2
   else
     echo "setup: WARNING: bubblewrap missing and not root; the sandbox will run with fewer protections" >&2
+  fi
+fi
+
+# Debian's chromium: the headless browser the tests of `funsearch view` load its pages in (never needed to run)
+if ! command -v chromium >/dev/null 2>&1 && [ "${FUNSEARCH_SETUP_BROWSER:-1}" = 1 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium (for the browser tests of funsearch view)" >&2
+    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
+      || echo "setup: WARNING: could not install chromium; the browser tests of funsearch view will be skipped" >&2
+  else
+    echo "setup: note: chromium missing and not root; the browser tests of funsearch view will be skipped" >&2
   fi
 fi
 
