@@ -1,14 +1,21 @@
 // lineage.js: every registered program as a node (x: sample id, y: island or score), an edge to each parent,
-// coloured by score and shaped by size. Wheel zooms, drag pans, a click selects (ctx.onSelect).
+// coloured by score rank and shaped by size. Wheel zooms, drag pans, a click selects (ctx.onSelect).
 
 function lineageView(lin, sizes, ctx) {
-  const W = 800, H = 400, m = {l: 46, r: 16, t: 14, b: 28};
+  const W = 800, H = 440, m = {l: 46, r: 16, t: 14, b: 28};
   const nodes = lin.nodes.map((n) => ({id: n[0], sample: n[1], island: n[2], score: n[3], size: n[4], best: n[5],
     parents: n[6]}));
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const progs = nodes.filter((n) => n.id !== 0);
-  const scores = nodes.map((n) => n.score).filter((v) => v !== null && v !== undefined);
-  const lo = Math.min(...scores), hi = Math.max(...scores);
+  const scores = nodes.map((n) => n.score).filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
+  const lo = scores[0], hi = scores[scores.length - 1];
+  // colour by rank: scores bunch near the top in most runs, so a linear scale would paint nearly all alike
+  const bound = (v, strict) => {  // the first index whose score is >= v (> v when strict)
+    let a = 0, b = scores.length;
+    while (a < b) { const mid = (a + b) >> 1; if (strict ? scores[mid] <= v : scores[mid] < v) a = mid + 1; else b = mid; }
+    return a;
+  };
+  const rank = (v) => (scores.length > 1 ? (bound(v, false) + bound(v, true) - 1) / 2 / (scores.length - 1) : 1);
   const islands = Math.max(1, ...progs.map((n) => n.island + 1));
   const maxSample = Math.max(1, ...progs.map((n) => n.sample));
   const yMode = ctx.state.yMode || 'island';
@@ -61,7 +68,7 @@ function lineageView(lin, sizes, ctx) {
   const r = nodes.length > 600 ? 3.5 : 6;
   for (const n of nodes) {
     const [x, y] = pos.get(n.id);
-    const t = (n.score - lo) / ((hi - lo) || 1);
+    const t = rank(n.score);
     const g = s('g', {class: 'node' + (n.best ? ' newbest' : ''), transform: `translate(${x},${y})`, tabindex: 0,
       'data-kind': n.id === 0 ? 'seed' : 'program', 'data-program-id': n.id, 'data-sample-id': n.sample,
       'data-score': n.score === null ? '' : n.score},
@@ -112,7 +119,7 @@ function lineageView(lin, sizes, ctx) {
     h('span', {class: 'note'}, lin.shown < lin.total ?
       `showing ${lin.shown} of ${lin.total} programs (the best one's ancestry, new bests, island bests and their ancestors, then the highest scores)` :
       `${lin.total} programs + the seed`),
-    h('span', {class: 'legend'}, 'score ', h('i', {class: 'sw', 'data-colour': ramp(0)}), ` ${fmt(lo, 5)} → `,
+    h('span', {class: 'legend'}, 'colour: score rank ', h('i', {class: 'sw', 'data-colour': ramp(0)}), ` ${fmt(lo, 5)} → `,
       h('i', {class: 'sw', 'data-colour': ramp(1)}), ` ${fmt(hi, 5)}`,
       sizes.map((z, i) => [' · ', h('span', {class: 'shape'}, SHAPE_NAMES[i % 5]), ' ', z]), ' · thick outline: new best'));
   return h('div', {class: 'lineagebox'}, controls, svg);

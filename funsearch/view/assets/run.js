@@ -36,7 +36,7 @@ function runView(data, ctx) {
   root.appendChild(section('Yield funnel per size', funnels,
     h('p', {class: 'note'}, 'samples > extracted (code found) > compiles > runs (no crash or timeout) > valid (scored) > new best; chips: every failure class recorded')));
 
-  root.appendChild(section('Islands', islandsView(data.islands)));
+  root.appendChild(section('Islands', islandsView(data.islands, data.counts.samples - 1)));
 
   const panel = h('div', {class: 'panel', id: 'detail'}, h('p', {class: 'note'}, 'Click a node (or a sample below) to see its source, its diff against each parent, its per-instance scores, the prompt and the completion.'));
   ctx.panel = panel;
@@ -50,14 +50,14 @@ function runView(data, ctx) {
   return root;
 }
 
-function islandsView(isl) {
+function islandsView(isl, lastSample) {
   if (!isl) return h('p', {}, 'no islands recorded');
   const rows = isl.islands.map((i) => [i.island, i.programs, fmt(i.best, 8), i.best_id ? '#' + i.best_id : 'seed',
     i.now === null || i.now === undefined ? '–' : fmt(i.now, 8), i.now_id === null || i.now_id === undefined ? '–' : (i.now_id ? '#' + i.now_id : 'seed'),
     i.samples === null || i.samples === undefined ? '–' : i.samples]);
   const trace = lineChart({title: 'best per island over samples', xLabel: 'sample id', yLabel: 'island best', width: 640, height: 260,
     series: isl.islands.map((i, k) => ({name: `isl ${i.island}`, step: true, colour: colour(k), noLegend: isl.islands.length > 6,
-      points: i.trace.concat([[Math.max(0, ...isl.islands.flatMap((j) => j.trace.map((t) => t[0]))), i.trace[i.trace.length - 1][1]]])
+      points: i.trace.concat([[Math.max(0, lastSample, ...i.trace.map((t) => t[0])), i.trace[i.trace.length - 1][1]]])
         .map((t) => ({x: t[0], y: t[1], title: `island ${i.island}: ${fmt(t[1], 6)} at sample ${t[0]}`}))}))});
   return h('div', {class: 'grid2'},
     h('div', {}, table(['island', 'programs', 'best ever', 'id', 'best now', 'id', 'registered'], rows, {class: 'islands'}),
@@ -77,23 +77,34 @@ function bestView(data) {
     Object.entries(metrics).map(([k, v]) => ` · ${k} ${fmt(v, 6)}`),
     Object.keys(data.baseline.metrics || {}).length ? ' (seed: ' + Object.entries(data.baseline.metrics).map(([k, v]) => `${k} ${fmt(v, 6)}`).join(', ') + ')' : ''));
   box.appendChild(h('h4', {}, 'Held-out metrics'));
-  box.appendChild(heldoutView(data.heldout));
+  box.appendChild(heldoutView(data.heldout, best));
   box.appendChild(pre(best.source, 'code source best-source'));
   return box;
 }
 
-// meta "heldout": any JSON; a mapping of split -> metrics becomes a table, anything else is shown as text.
-function heldoutView(v) {
+// meta "heldout": {train_split, train: metrics, splits: {split: {valid, score, metrics, failure, message}}, program_hash}
+// as runs write it; any other mapping of split -> metrics becomes a table too, anything else is shown as JSON.
+function heldoutView(v, best) {
   if (v === null || v === undefined) return h('p', {class: 'note'}, 'not recorded for this run');
-  if (typeof v === 'object' && !Array.isArray(v)) {
-    const splits = Object.entries(v);
-    const metricNames = [...new Set(splits.flatMap(([, m]) => (m && typeof m === 'object' && !Array.isArray(m) ? Object.keys(m) : [])))];
-    if (metricNames.length) {
-      return table(['split', ...metricNames], splits.map(([name, m]) => [name, ...metricNames.map((k) =>
-        (m && typeof m === 'object' && m[k] !== undefined ? (typeof m[k] === 'number' ? fmt(m[k], 6) : JSON.stringify(m[k])) : '–'))]),
-      {class: 'heldout'});
-    }
-    return table(['key', 'value'], splits.map(([k, x]) => [k, typeof x === 'number' ? fmt(x, 6) : JSON.stringify(x)]), {class: 'heldout'});
+  const isObj = (x) => x !== null && typeof x === 'object' && !Array.isArray(x);
+  if (!isObj(v)) return pre(JSON.stringify(v, null, 1), 'code');
+  let rows;
+  if (isObj(v.splits)) {
+    rows = Object.entries(v.splits).map(([name, r]) => [name, isObj(r) ? r : {}]);
+    if (isObj(v.train)) rows.unshift([`${v.train_split || 'train'} (evolved on)`, {valid: true, metrics: v.train}]);
+  } else {
+    rows = Object.entries(v).filter(([, m]) => isObj(m)).map(([name, m]) => [name, {metrics: m}]);
   }
-  return pre(JSON.stringify(v, null, 1), 'code');
+  if (!rows.length) return pre(JSON.stringify(v, null, 1), 'code');
+  const metricOf = (r) => (isObj(r.metrics) ? r.metrics : {});
+  const names = [...new Set(rows.flatMap(([, r]) => Object.keys(metricOf(r))))];
+  const out = h('div', {});
+  if (v.program_hash && best && best.hash && v.program_hash !== best.hash) {
+    out.appendChild(h('p', {class: 'note'}, 'measured on an earlier best program (hash ' + String(v.program_hash).slice(0, 12) + ')'));
+  }
+  out.appendChild(table(['split', ...names, 'score', 'outcome'], rows.map(([name, r]) => [name,
+    ...names.map((k) => (typeof metricOf(r)[k] === 'number' ? fmt(metricOf(r)[k], 6) : (metricOf(r)[k] === undefined ? '–' : JSON.stringify(metricOf(r)[k])))),
+    r.score === undefined ? '–' : fmt(r.score, 8),
+    r.failure ? `${r.failure}: ${r.message || ''}` : (r.valid === false ? 'invalid' : 'valid')]), {class: 'heldout'}));
+  return out;
 }
