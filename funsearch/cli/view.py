@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
         """Serve a web view of a run or sweep on 127.0.0.1: curves, yield funnels, islands, the lineage with each
         program's source, diffs, scores, prompt and completion; sweeps: curves, best sizes, decomposition."""
         from funsearch.store.run_store import StoreError
+        from funsearch.view.api import NotFound
         from funsearch.view.server import ServeError, serve
         from funsearch.view.static import write_html
         from funsearch.view.target import TargetError, open_target
@@ -33,5 +34,5 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"view: wrote {write_html(target, html)}")
                 return
             serve(target, host, port, echo=lambda line: typer.echo(line))
-        except (TargetError, ServeError, StoreError) as exc:
+        except (TargetError, ServeError, StoreError, NotFound) as exc:
             fail(str(exc))

@@ -9,11 +9,12 @@ the columns every store has. Failure classes are plain strings, never checked ag
 from __future__ import annotations
 
 import json
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from funsearch.store.run_store import RunStore
+from funsearch.store.run_store import RunStore, StoreError
 from funsearch.store.summary import yield_funnel
 
 META_KEYS = ("config", "stop_reason", "ledger", "heldout", "pool", "utilisation", "replay_of")
@@ -45,6 +46,8 @@ def snapshot(run_dir: str | Path) -> Iterator[RunStore]:
     try:
         store._db.execute("BEGIN")
         yield store
+    except sqlite3.DatabaseError as exc:  # a store whose tables are not written yet, a damaged file
+        raise StoreError(f"cannot read {Path(run_dir) / RunStore.FILE}: {exc}") from None
     finally:
         store.close()
 
