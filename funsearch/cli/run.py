@@ -122,6 +122,7 @@ def _start(flags: dict, out: Path, resume: Path | None, replay: Path | None):
         return run_search(cfg, resume, resume=True)
     if replay is not None:
         cfg = RunConfig.load(replay / "config.json")
+        preflight(cfg)
     else:
         cfg = _new_config(flags)
     run_dir = default_run_dir(cfg, out)
@@ -185,6 +186,7 @@ def _new_config(flags: dict):
     flags.update(problem=str(flags["problem"]), scripted_file=flags.pop("scripted"),
                  pool_counts=tuple(int(c) for c in counts.split(",")) if counts else None)
     cfg = make_config(**flags)
+    preflight(cfg)
     if cfg.samples is None and cfg.budget is None:
         typer.echo("no --samples or --budget: running until Ctrl-C (state is saved; --resume continues)", err=True)
     return cfg
@@ -192,7 +194,6 @@ def _new_config(flags: dict):
 
 def eval_cmd(
     problem: Path = typer.Argument(..., help="problem file"),
-        preflight(cfg)
     candidate: Path = typer.Argument(..., help="file with the evolved function's source"),
     split: Optional[str] = typer.Option(None, "--split", help="split name (default: the problem's TRAIN_SPLIT)"),
     instances: Optional[Path] = typer.Option(None, "--instances", help="JSON file of instances (shared/data schema)"),
@@ -203,6 +204,7 @@ def eval_cmd(
     """Evaluate one candidate in the sandbox. Exit 0 whenever the candidate was judged."""
     from funsearch.problem.evaluate_file import evaluate_candidate_file
     from funsearch.problem.loader import ProblemError
+    from funsearch.sandbox.limits import SandboxLimits
 
     try:
         limits = SandboxLimits() if timeout is None else SandboxLimits(wall_seconds=timeout)
@@ -213,7 +215,8 @@ def eval_cmd(
                                          timeout=limits.wall_seconds)
     except ProblemError as exc:
         fail(str(exc))
-    preflight(cfg)
+    limit = {"wall_seconds_per_instance": limits.wall_seconds, "cpu_seconds_per_instance": limits.cpu_seconds,
+             "instances_timed": "separately"}
     if as_json:
         sys.stdout.write(json.dumps({**result.to_json(), "time_limit": limit}) + "\n")
         return
@@ -221,12 +224,9 @@ def eval_cmd(
     typer.echo(f"{verdict}  score {result.score}  " + "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items()))
     if result.message:
         typer.echo(result.message)
+    typer.echo(f"time limit: {limits.wall_seconds:g} s per instance (wall and CPU), each instance timed separately")
 
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("eval")(eval_cmd)
-    from funsearch.sandbox.limits import SandboxLimits
-    limit = {"wall_seconds_per_instance": limits.wall_seconds, "cpu_seconds_per_instance": limits.cpu_seconds,
-             "instances_timed": "separately"}
-    typer.echo(f"time limit: {limits.wall_seconds:g} s per instance (wall and CPU), each instance timed separately")
