@@ -67,7 +67,8 @@ class RunConfig(BaseModel):
     simulated_from: str | None = Field(None, description="backend simulated: a run directory or a JSON list of "
                                                          "completions whose texts it replays, with roofline latencies "
                                                          "of the size on `hardware` at `engine_batch`")
-    eval_timeout: float = Field(10.0, gt=0, description="wall seconds per evaluation before the sandbox kills it")
+    eval_timeout: float = Field(10.0, gt=0, description="wall seconds per instance before the sandbox kills the "
+                                                        "candidate (a split gets this times its instances)")
     eval_memory_mb: int = Field(2048, ge=64, description="address-space limit of a candidate")
     split: str | None = Field(None, description="split to evolve on (default: the problem's TRAIN_SPLIT)")
     address: str | None = Field(None, description="Ray cluster address (auto | ray://host:port); None: local")

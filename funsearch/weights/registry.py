@@ -234,44 +234,6 @@ def load_registry(models_dir: str | Path | None = None) -> dict[str, ModelSpec]:
     return {s.name: s for s in sorted(specs, key=lambda s: (s.params_b, s.name))}
 
 
-_SIZE_IN_NAME = re.compile(r"(\d+(?:\.\d+)?)\s*[bB](?![a-zA-Z])")
-
-
-def _params_from_name(name: str) -> float:
-    m = _SIZE_IN_NAME.search(name)
-    return float(m.group(1)) if m else 0.0
-
-
-def _custom_gguf(path: Path) -> ModelSpec:
-    if not path.is_file():
-        raise ModelRegistryError(f"{path}: no such GGUF file")
-    sidecar = path.with_name(path.name + ".sha256")  # optional: "<hex>  name" as sha256sum writes it
-    sha = None
-    if sidecar.is_file():
-        sha = (sidecar.read_text(encoding="utf-8").split() or [""])[0].lower()
-        if not re.fullmatch(r"[0-9a-f]{64}", sha):
-            raise ModelRegistryError(f"{sidecar}: does not start with a sha256 hex digest")
-    return ModelSpec(
-        name=f"custom:{path.name}", display_name=path.name, params_b=_params_from_name(path.name),
-        layers=0, hidden=0, kv_heads=0, head_dim=0, context=0, bytes_per_param={},
-        llamacpp=LlamaCppWeights(quant="unknown", file=path.name, sha256=sha,
-                                 size_bytes=path.stat().st_size, local_path=path.resolve()),
-        vllm=None, chat=False)
-
-
-def _custom_vllm(model: str, config: dict | None) -> ModelSpec:
-    c = config or {}
-    heads = int(c.get("num_attention_heads", 0) or 0)
-    hidden = int(c.get("hidden_size", 0) or 0)
-    head_dim = int(c.get("head_dim") or (hidden // heads if heads else 0))
-    return ModelSpec(
-        name=f"custom:{Path(model).name}", display_name=model, params_b=_params_from_name(model),
-        layers=int(c.get("num_hidden_layers", 0) or 0), hidden=hidden,
-        kv_heads=int(c.get("num_key_value_heads", heads) or 0), head_dim=head_dim,
-        context=int(c.get("max_position_embeddings", 0) or 0), bytes_per_param={"bf16": 2.0},
-        llamacpp=None, vllm=VllmWeights(model=model, dtype="auto"), chat=True)
-
-
 def resolve_model(size_or_path: str, registry: dict[str, ModelSpec] | None = None) -> ModelSpec:
     """Resolve `--model-size NAME` or `--model PATH_OR_ID`.
 
@@ -279,6 +241,8 @@ def resolve_model(size_or_path: str, registry: dict[str, ModelSpec] | None = Non
     spec (its sha256 is pinned by a "<file>.gguf.sha256" next to it, when present); a folder with config.json or a
     Hugging Face id ("org/name") a custom vLLM spec (a registry entry with that id is reused).
     """
+    from funsearch.weights.custom import custom_gguf, custom_vllm
+
     reg = load_registry() if registry is None else registry
     if size_or_path in reg:
         return reg[size_or_path]
@@ -286,17 +250,17 @@ def resolve_model(size_or_path: str, registry: dict[str, ModelSpec] | None = Non
     if p.suffix == ".toml":
         return load_spec(p)
     if p.suffix == ".gguf":
-        return _custom_gguf(p)
+        return custom_gguf(p)
     if p.is_dir():
         cfg = p / "config.json"
         if not cfg.is_file():
             raise ModelRegistryError(f"{p}: a model folder needs config.json (a Hugging Face model folder)")
-        return _custom_vllm(str(p.resolve()), json.loads(cfg.read_text(encoding="utf-8")))
+        return custom_vllm(str(p.resolve()), json.loads(cfg.read_text(encoding="utf-8")))
     if re.fullmatch(r"[\w.-]+/[\w.-]+", size_or_path) and not p.exists():
         for spec in reg.values():
             if spec.vllm and spec.vllm.model == size_or_path:
                 return spec
-        return _custom_vllm(size_or_path, None)
+        return custom_vllm(size_or_path, None)
     names = ", ".join(reg) or "(none)"
     raise ModelRegistryError(
         f"unknown model '{size_or_path}': choose one of {names}, or give a .gguf path, a .toml spec, "
