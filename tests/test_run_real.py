@@ -49,3 +49,24 @@ def test_real_small_model_run_records_tokens_and_scores_candidates(tmp_path):
     finally:
         a.close()
         b.close()
+
+
+def test_real_small_model_on_tsp_with_the_edit_prompt(tmp_path):
+    """A few real samples on TSP: the edit prompt's pre-written part is read back, every sample is classified,
+    and the best program (the seed unless a sample beat it) is evaluated on the held-out splits."""
+    real_model("small")
+    tsp = PROBLEM.parent / "tsp.py"
+    cfg = make_config(problem=str(tsp), model_sizes="small", samples=4, seed=5, islands=2, prompt="edit",
+                      threads=TEST_THREADS, max_tokens=300)
+    summary = run_search(cfg, tmp_path / "tsp", echo=lambda line: None)
+    store = RunStore(tmp_path / "tsp")
+    samples = store.samples()
+    heldout = store.meta("heldout")
+    store.close()
+    assert len(samples) == 4 and all(s["strategy"].startswith("edit:L") for s in samples)
+    assert all(s["prompt"].rstrip().endswith("# Improvement:") for s in samples)
+    for s in samples:  # the program read back starts with the pre-written header, not with the bare completion
+        assert s["source"] is None or "def build_tour(" in s["source"]
+        assert s["failure"] is not None or s["program_hash"] is not None
+    assert set(heldout["splits"]) == {"tsp20", "tsp50", "tsp100", "tsp200", "tsplib_small", "tsplib"}
+    assert heldout["splits"]["tsplib"]["valid"] and summary.heldout == heldout["splits"]
