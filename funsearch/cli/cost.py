@@ -163,8 +163,8 @@ def plan_cmd(
                                                      if bal.shared_cores else "") + f"  ({eval_seconds:.3f} s each)")
     typer.echo(f"throughput: {bal.samples_per_second * 3600:.0f} samples/h; proposer utilisation "
                f"{bal.proposer_utilisation:.1%}, evaluator utilisation {bal.evaluator_utilisation:.1%}")
-    typer.echo(f"in flight: {split.in_flight} prompt(s) per engine (--in-flight; Little's law at batch {batch}, "
-               f"two batches at most)")
+    typer.echo(f"in flight: {split.in_flight} prompt(s) per engine (--in-flight: one batch of {batch}, or what "
+               f"Little's law asks where more; two batches at most)")
     if b is not None:
         typer.echo(f"budget {b.text}: {split.cost_per_sample:.4g} {b.unit.value} per sample -> "
                    f"{split.expected_samples} samples in {split.hours:.2f} h")

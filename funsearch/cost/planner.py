@@ -9,10 +9,12 @@ n_s engines and E evaluators:
   evaluators to keep the proposers busy  ceil(R f e);  engines to keep E evaluators busy  ceil(C / r).
 When the proposers run on the evaluators' own cores (a cpu profile with no core left over), the two sides
 alternate: T = n / (t + f e) for n engines with t seconds per sample; utilisations t / (t + f e), f e / (t + f e).
-Pipeline depth (Little's law): a sample spends about L (the engine's latency at its batch) plus f e (its share
-of evaluation) between its prompt and its registration, so sustaining T samples/s needs T (L + f e) samples in
-flight; `pipeline_depth` adds headroom and caps it at two batches per engine (more only queues in the engine and
-makes prompts staler). When evaluation is the bottleneck T is its capacity, so the depth stays small.
+Pipeline depth: at least one batch per engine (an engine with fewer sequences in flight wastes its batch, and a
+full batch still keeps up when evaluation turns out faster than planned: fewer samples reach it, or they are
+cheaper); more where Little's law asks for it: a sample spends about L (the engine's latency at its batch) plus
+f e (its share of evaluation) between its prompt and its registration, so sustaining T samples/s needs
+T (L + f e) in flight (with headroom); at most two batches (more only queues in the engine and makes prompts
+staler).
 Pure.
 """
 from __future__ import annotations
@@ -89,11 +91,11 @@ def proposers_needed(evaluators: int, rate_per_engine: float, eval_seconds: floa
 
 def pipeline_depth(engine_rate: float, latency: float, engines: int, evaluators: int, eval_seconds: float,
                    eval_fraction: float = 0.5, batch: int = 1, headroom: float = 1.5) -> int:
-    """Prompts in flight per engine that sustain min(R, C) (see the module docstring): Little's law with
-    `headroom`, at least 1, at most 2 * batch."""
+    """Prompts in flight per engine that sustain min(R, C) (see the module docstring): one batch, or Little's law
+    with `headroom` where that is more, at most 2 * batch."""
     bal = balance(engines * engine_rate, evaluators, eval_seconds, eval_fraction)
     need = headroom * bal.samples_per_second * (latency + eval_fraction * eval_seconds)
-    return max(1, min(2 * batch, math.ceil(need / max(1, engines) - 1e-9)))
+    return max(1, batch, min(2 * batch, math.ceil(need / max(1, engines) - 1e-9)))
 
 
 def balance(proposal_rate: float, evaluators: int, eval_seconds: float, eval_fraction: float = 1.0) -> Balance:

@@ -23,12 +23,13 @@ from funsearch.config import RunConfig
 from funsearch.orchestrator import sizing
 from funsearch.orchestrator.accounts import Accounts
 from funsearch.orchestrator.actors import DatabaseActor
+from funsearch.orchestrator.draws import Draws
 from funsearch.orchestrator.evaluations import Evaluations
 from funsearch.orchestrator.pool import Pool
 from funsearch.orchestrator.rows import evaluation_row, sample_row
 from funsearch.orchestrator.schedule import Schedule, make_schedule, recorded_log
 from funsearch.problem.loader import Problem
-from funsearch.proposers.base import Completion, SamplingParams
+from funsearch.proposers.base import Completion
 from funsearch.records import EvalResult, FailureKind
 from funsearch.search import bookkeeping
 from funsearch.search.sampling import PromptDraw, copy_kind, read_completion
@@ -55,8 +56,9 @@ class SearchLoop:
         self.draws: dict[int, PromptDraw] = {}       # sample id -> the prompt draw it answers (until registered)
         self.drawn_after: dict[int, int] = {}        # sample id -> registrations done when it was drawn
         self.waiting: dict[str, list[int]] = {}      # program hash under evaluation -> samples that wait for it
-        self.evals = Evaluations(cfg, str(problem.path), self.split)
-        self.registered_hashes: set[str] = set()
+        self.drawing = Draws()                       # draws sent to the database actor, not answered yet
+        self.unsaved: dict = {}                      # register ref -> its program row, until the id is back
+        self.evals, self.registered_hashes = Evaluations(cfg, str(problem.path), self.split), set()
         self.island_programs: dict[int, int] = {}    # island -> programs registered there (staleness)
         self.stop_reason = ""
         self.db = None                                       # the DatabaseActor (start_actors)
@@ -98,12 +100,10 @@ class SearchLoop:
         self.loop_started = self.loop_started or time.monotonic()
         while True:
             self.evals.dispatch()
-            self.register_ready()
-            if not self.stop_reason:
-                self.stop_reason = self._stop_check()
-            if not self.stop_reason:
-                self._fill_proposers()
-            pending = list(self.pool.refs) + list(self.evals.refs)
+            self.save_programs()
+            while self.register_ready() + (0 if self._stopping() else self._fill_proposers()):
+                pass  # ordered: each draw lets one more sample register, and that one more draw
+            pending = list(self.pool.refs) + list(self.evals.refs) + list(self.drawing.refs)
             if not pending and not self.evals.queue:
                 if self.stop_reason:
                     break
@@ -112,14 +112,24 @@ class SearchLoop:
                 time.sleep(0.05)  # every proposer is backing off after errors
                 continue
             ready, _ = ray.wait(pending, num_returns=1, timeout=1.0)
+            if ready:  # and whatever else is done by now
+                ready, _ = ray.wait(pending, num_returns=len(pending), timeout=0)
             self.pool.reap_hung(self.cfg.proposer_timeout)
-            for ref in ready:
-                if ref in self.evals.refs:
+            for ref in sorted(ready, key=lambda r: (r not in self.evals.refs, r not in self.drawing.refs)):
+                if ref in self.evals.refs:  # evaluations first, the next one dispatched at once
                     self._on_evaluation(ref)
+                    self.evals.dispatch()
+                elif ref in self.drawing.refs:
+                    self.drawing.answer(ref, self.pool, self.cfg)
                 else:
                     self._on_completions(ref)
         self.register_ready(final=True)
+        self.save_programs(wait=True)
         self.stop_reason = "proposers-failed" if self.pool.all_dead() else self.stop_reason
+
+    def _stopping(self) -> bool:
+        self.stop_reason = self.stop_reason or self._stop_check()
+        return bool(self.stop_reason)
 
     def _stop_check(self) -> str:
         if self.pool.all_dead():
@@ -128,7 +138,7 @@ class SearchLoop:
             return "replay-exhausted"
         if self.cfg.samples is not None and self.next_sample >= self.cfg.samples:
             return "samples"
-        if self.accounts.would_exceed(self.pool.in_flight_samples()):
+        if self.accounts.would_exceed(self.pool.in_flight_samples() + self.drawing.in_flight(self.pool)):
             return "budget"
         return ""
 
@@ -138,11 +148,12 @@ class SearchLoop:
         if (self.cfg.samples is not None and k >= self.cfg.samples) or self.pool.replay_exhausted(k):
             return False
         bound = self.cfg.eval_queue  # the window, then backpressure from programs waiting or on their way
-        waiting = len(self.evals.queue) + self.pool.samples_at_engines() + drawing
+        waiting = len(self.evals.queue) + self.pool.samples_at_engines() + self.drawing.samples() + drawing
         return self.schedule.may_draw(k, self.registered) and (not bound or waiting < bound)
 
-    def _fill_proposers(self) -> None:
-        """Draw every prompt the window, the evaluation queue and the free engines allow (one database call)."""
+    def _fill_proposers(self) -> int:
+        """Send the draws the window, the evaluation queue and the free engines allow (one database call); the
+        number of requests."""
         wanted: list[tuple[int, int, int]] = []
         while self._may_draw(sum(n for _, _, n in wanted)):
             slot = self.pool.next_slot(self.next_sample)
@@ -156,18 +167,10 @@ class SearchLoop:
             for sid in range(self.next_sample, self.next_sample + n):
                 self.drawn_after[sid] = self.registered
             self.next_sample += n
-        if not wanted:
-            return
-        best_of_n = self.cfg.mode == "best_of_n"
-        draws = ray.get(self.db.sample_prompts.remote(
-            [(self.pool.strategy(slot), best_of_n, k, self.cfg.temperature) for slot, k, _ in wanted]))
-        for (slot, k, n), draw in zip(wanted, draws):
-            draw = replace(draw, registered=self.island_programs.get(draw.island, 0))
-            params = SamplingParams(temperature=draw.temperature, top_p=self.cfg.top_p,
-                                    max_tokens=self.cfg.max_tokens, stop=self.pool.stops(slot),
-                                    seed=bookkeeping.sample_seed(self.cfg.seed, k))
-            self.pool.submit(slot, draw, params, n, k)
-        self.peaks["outstanding"] = max(self.peaks["outstanding"], self.next_sample - self.registered)
+        if wanted:
+            self.drawing.send(self.db, self.pool, self.cfg, wanted, self.island_programs)
+            self.peaks["outstanding"] = max(self.peaks["outstanding"], self.next_sample - self.registered)
+        return len(wanted)
 
     def _on_completions(self, ref) -> None:
         request, completions, error = self.pool.collect(ref)
@@ -214,13 +217,14 @@ class SearchLoop:
         self.store.add_evaluation(self._eval_row(min(waiting, default=-2), h, result))
         self.schedule.mark_ready(waiting)
 
-    def register_ready(self, final: bool = False) -> None:
+    def register_ready(self, final: bool = False) -> int:
         """Register every sample the schedule lets through now (ordered: in sample order; async: as ready)."""
-        stopping = final or bool(self.stop_reason)
+        stopping, done = final or bool(self.stop_reason), 0
         while True:
             sid = self.schedule.next(self.registered, self.next_sample, stopping)
             if sid is None:
-                return
+                return done
+            done += 1
             self.schedule.take(sid)
             row = self.outcomes.pop(sid)
             self.drawn_after.pop(sid, None)
@@ -255,13 +259,13 @@ class SearchLoop:
         self.evals.by_hash[h] = REGISTERED  # keep the hash (dedupe), drop the per-instance result (memory)
         best_before = self.progress.best_score
         new_best = False
-        if result.valid:
-            program_id, new_best = ray.get(self.db.register.remote(
-                row["source"], result.signature, result.score, row["island"], {"sample_id": row["id"]}))
+        if result.valid:  # sent without waiting: the program's row is written when its id comes back
+            new_best = best_before is None or result.score > best_before
+            ref = self.db.register.remote(row["source"], result.signature, result.score, row["island"],
+                                          {"sample_id": row["id"]})
             self.island_programs[row["island"]] = self.island_programs.get(row["island"], 0) + 1
-            self.store.add_program({"id": program_id, "sample_id": row["id"], "island": row["island"],
-                                    "hash": h, "source": row["source"], "score": result.score,
-                                    "signature": list(result.signature), "new_best": int(new_best)})
+            self.unsaved[ref] = {"sample_id": row["id"], "island": row["island"], "hash": h, "source": row["source"],
+                                 "score": result.score, "signature": list(result.signature), "new_best": int(new_best)}
         else:
             row.update(failure=(result.failure or FailureKind.SANDBOX_ERROR).value, message=result.message)
         gain = max(0.0, (result.score or 0.0) - best_before) if (new_best and best_before is not None) else 0.0
@@ -271,23 +275,19 @@ class SearchLoop:
     def _eval_row(self, sample_id: int, h: str, result: EvalResult) -> dict:
         return evaluation_row(sample_id, h, result, self.accounts.evaluation_costs(result))
 
+    def save_programs(self, wait: bool = False) -> None:
+        """Write the rows of registered programs whose database ids are back (all of them: `wait`)."""
+        refs = list(self.unsaved)
+        done = refs if wait or not refs else ray.wait(refs, num_returns=len(refs), timeout=0)[0]
+        for ref, (program_id, _) in zip(done, ray.get(done)):
+            self.store.add_program({**self.unsaved.pop(ref), "id": program_id})
+
     def checkpoint(self) -> None:
+        self.save_programs(wait=True)
         snapshot = ray.get(self.db.snapshot.remote())
         extra = {"pool": self.pool.state(), "registered": self.registered, "mode": self.schedule.mode}
         self.store.add_checkpoint(self.registered - 1, snapshot, extra)
         self.store.set_meta("ledger", self.accounts.to_dict())
-
-    def utilisation(self) -> dict:
-        """Busy fraction of each side since the loop started (the engines' share of each sample, evaluation
-        seconds), samples per second, and the pipeline's settings and peaks."""
-        now = time.monotonic()
-        wall = max(now - (self.loop_started if self.loop_started is not None else now), 1e-9)
-        return {"wall_seconds": wall, "samples_per_second": self.progress.samples / wall,
-                "proposers": self.engine_seconds / (wall * self.pool.size()),
-                "evaluators": self.progress.eval_seconds / (wall * len(self.evals.actors)),
-                "proposer_count": self.pool.size(), "evaluator_count": len(self.evals.actors),
-                "registration": self.schedule.mode, "in_flight": self.cfg.in_flight, "window": self.schedule.window,
-                "peak_outstanding": self.peaks["outstanding"], "peak_eval_queue": self.peaks["eval_queue"]}
 
     def echo_progress(self) -> None:
         """The progress line: redrawn in place on a terminal, at most every 2 s otherwise (logs)."""

@@ -1,4 +1,5 @@
-"""The run store's rows for one sample and one evaluation, built from what the loop knows (pure)."""
+"""The run store's rows for one sample and one evaluation, and the loop's utilisation, built from what the loop
+knows (pure)."""
 from __future__ import annotations
 
 from funsearch.proposers.base import Completion, SamplingParams
@@ -36,3 +37,15 @@ def evaluation_row(sample_id: int, program_hash: str, result: EvalResult, costs:
             "message": result.message, "per_instance": result.to_json()["per_instance"],
             "metrics": result.metrics, "seconds": result.seconds, "cpu_seconds": result.cpu_seconds,
             "measured_cost": costs[0], "modelled_cost": costs[1]}
+
+
+def utilisation(loop, now: float) -> dict:
+    """Busy fraction of each side since the loop started (the engines' share of each sample, evaluation seconds),
+    samples per second, and the pipeline's settings and peaks (`loop` is an orchestrator.loop.SearchLoop)."""
+    wall = max(now - (loop.loop_started if loop.loop_started is not None else now), 1e-9)
+    return {"wall_seconds": wall, "samples_per_second": loop.progress.samples / wall,
+            "proposers": loop.engine_seconds / (wall * loop.pool.size()),
+            "evaluators": loop.progress.eval_seconds / (wall * len(loop.evals.actors)),
+            "proposer_count": loop.pool.size(), "evaluator_count": len(loop.evals.actors),
+            "registration": loop.schedule.mode, "in_flight": loop.cfg.in_flight, "window": loop.schedule.window,
+            "peak_outstanding": loop.peaks["outstanding"], "peak_eval_queue": loop.peaks["eval_queue"]}

@@ -20,6 +20,7 @@ from funsearch.orchestrator import sizing
 from funsearch.orchestrator.cluster import init_ray
 from funsearch.orchestrator.loop import SearchLoop
 from funsearch.orchestrator.resume import restore
+from funsearch.orchestrator.rows import utilisation
 from funsearch.problem.loader import load_problem
 from funsearch.records import EvalResult
 from funsearch.store.run_store import RunStore
@@ -106,7 +107,7 @@ def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = Fa
     store.set_meta("ledger", loop.accounts.to_dict())
     store.set_meta("per_model", {m: t.as_dict() for m, t in loop.progress.per_model.items()})
     store.set_meta("pool", loop.pool.state())
-    store.set_meta("utilisation", loop.utilisation())
+    store.set_meta("utilisation", utilisation(loop, time.monotonic()))
     store.set_meta("proposer_stats", _stats(loop))
     total = store.count("samples")
     metrics = store.metrics_of(best.hash) if best is not None else {}

@@ -6,8 +6,8 @@
   such engines do not sample bit-identically across batch compositions anyway, and `--replay` reproduces an async
   run from its recorded order.
 - in_flight (prompts per engine drawn and not yet registered): 1 for a one-sequence engine (today's loop); for
-  a batched engine, `planner.pipeline_depth`: Little's law for what the plan's throughput needs, at most two
-  batches.
+  a batched engine, `planner.pipeline_depth`: one batch, or what Little's law asks for the plan's throughput
+  where that is more, at most two batches.
 - evaluators: 1 beside a one-sequence engine; else enough to absorb the engines' rate (planner.evaluators_needed),
   within the cluster's CPUs (one kept for the driver).
 Pure but for reading the registry and hardware.toml.
