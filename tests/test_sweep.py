@@ -210,10 +210,14 @@ def test_a_cell_stopped_before_its_heldout_evaluation_is_resumed_not_compacted(s
                             "--no-report"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "7 of 8 cells already finished (skipped)" in again.stderr and f"{key}: resuming" in again.stderr
-    healed, original = (read(d / "compact" / f"{key}.json")["heldout"] for d in (copy, out))
-    assert {s: (r["valid"], r["metrics"]) for s, r in healed["splits"].items()} == \
-        {s: (r["valid"], r["metrics"]) for s, r in original["splits"].items()}
-    assert (copy / "results.csv").read_bytes() == (out / "results.csv").read_bytes()
+    # the resumed run may draw another sample within its budget (its stop was decided with a sample in flight),
+    # so its numbers need not equal the original's: it is complete, within budget, and evaluated held out
+    healed = read(copy / "compact" / f"{key}.json")
+    assert healed["heldout"]["program_hash"] == healed["best"]["hash"]
+    assert set(healed["heldout"]["splits"]) == {"or2", "or3", "or4", "weibull_5k"}
+    assert all(r["spent"] <= r["budget_amount"] * (1 + 1e-9) for r in healed["rows"])
+    rows = read_results(copy / "results.csv")
+    assert len(rows) == len(read_results(out / "results.csv")) and key in {r["cell"] for r in rows}
 
 
 def test_export_writes_a_committable_folder(smoke_sweep, tmp_path):
