@@ -140,3 +140,13 @@ def test_token_budget_stops_within_one_sample(tmp_path):
     largest = max(s["prompt_tokens"] + s["completion_tokens"] for s in samples)
     assert summary.stop_reason == "budget"
     assert 2000 - largest <= spent <= 2000 + largest
+
+
+def test_show_names_the_seed_when_nothing_beat_it(tmp_path):
+    script = tmp_path / "worse.json"
+    script.write_text('["    return -np.arange(len(bins))\\n", "    return bins - item\\n"]')  # first fit, worst fit
+    run_search(scripted(scripted_file=str(script), samples=2), tmp_path / "worse", echo=lambda line: None)
+    info = summarise(tmp_path / "worse")
+    assert info["best"]["sample_id"] == -1 and info["best"]["score"] == info["baseline"]["score"]
+    assert "return -(bins - item)" in info["best"]["source"]          # best fit, the problem's own seed
+    assert "best score" in render(info) and "(sample -1" in render(info)

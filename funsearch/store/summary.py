@@ -52,13 +52,39 @@ def yield_funnel(store: RunStore) -> list[dict]:
     return funnel
 
 
+SEED_SQL = ("SELECT json_extract(database, '$.records[0].source') AS source, "
+            "json_extract(database, '$.records[0].score') AS score FROM checkpoints ORDER BY id DESC LIMIT 1")
+BEST_SQL = ("SELECT p.id, p.sample_id, p.island, p.hash, p.source, p.score, p.new_best, "
+            "(SELECT e.metrics FROM evaluations e WHERE e.program_hash = p.hash ORDER BY e.sample_id LIMIT 1) "
+            "AS metrics FROM programs p ORDER BY p.score DESC, p.id LIMIT 1")
+
+
+def seed_program(store: RunStore) -> dict | None:
+    """The seed program (database id 0) as the latest checkpoint holds it: source and score."""
+    rows = store.query(SEED_SQL)
+    return rows[0] if rows and rows[0]["source"] is not None else None
+
+
+def best_program(store: RunStore) -> dict | None:
+    """The run's best program: the best registered one, or the seed (id 0, sample -1) when nothing beat it.
+
+    Keys: id, sample_id, island, hash, source, score, new_best, metrics (the train split's)."""
+    rows = store.query(BEST_SQL)
+    seed = store.query("SELECT program_hash, score, metrics FROM evaluations WHERE sample_id = -1")
+    if seed and seed[0]["score"] is not None and (not rows or seed[0]["score"] >= rows[0]["score"]):
+        source = seed_program(store)
+        return {"id": 0, "sample_id": -1, "island": None, "hash": seed[0]["program_hash"],
+                "source": source["source"] if source else None, "score": seed[0]["score"], "new_best": 0,
+                "metrics": seed[0]["metrics"]}
+    return rows[0] if rows else None
+
+
 def summarise(run_dir: Path) -> dict:
     """Everything `funsearch show` prints: baseline, best program and its trajectory, outcome counts, the yield
     funnel per model, evaluation totals and the run's saved meta (config, ledger, pool, utilisation...)."""
     store = RunStore(run_dir)
     try:
-        best = store.query("SELECT p.*, e.metrics FROM programs p LEFT JOIN evaluations e "
-                           "ON e.program_hash = p.hash ORDER BY p.score DESC, p.id LIMIT 1")
+        best = best_program(store)
         baseline = store.query("SELECT score, metrics FROM evaluations WHERE sample_id = -1")
         trajectory = store.query("SELECT sample_id, score FROM programs WHERE new_best = 1 ORDER BY sample_id")
         failures = {r["failure"] or "valid": r["n"] for r in store.query(
@@ -71,7 +97,7 @@ def summarise(run_dir: Path) -> dict:
             "stop_reason": store.meta("stop_reason"),
             "samples": store.count("samples"),
             "baseline": baseline[0] if baseline else None,
-            "best": best[0] if best else None,
+            "best": best,
             "best_trajectory": trajectory,
             "failures": failures,
             "per_model": yield_funnel(store),

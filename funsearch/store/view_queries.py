@@ -15,13 +15,10 @@ from pathlib import Path
 from typing import Iterator
 
 from funsearch.store.run_store import RunStore, StoreError
-from funsearch.store.summary import yield_funnel
+from funsearch.store.summary import best_program, seed_program, yield_funnel
 
 META_KEYS = ("config", "stop_reason", "ledger", "heldout", "pool", "utilisation", "replay_of")
 
-BEST_SQL = ("SELECT p.id, p.sample_id, p.island, p.hash, p.source, p.score, p.new_best, "
-            "(SELECT e.metrics FROM evaluations e WHERE e.program_hash = p.hash ORDER BY e.sample_id LIMIT 1) "
-            "AS metrics FROM programs p ORDER BY p.score DESC, p.id LIMIT 1")
 PROGRESS_SQL = ("SELECT s.id, s.model, COALESCE(s.measured_cost, 0) + COALESCE(e.measured_cost, 0) AS measured, "
                 "COALESCE(s.modelled_cost, 0) + COALESCE(e.modelled_cost, 0) AS modelled, p.score "
                 "FROM samples s LEFT JOIN evaluations e ON e.sample_id = s.id "
@@ -34,8 +31,6 @@ ISLANDS_SQL = ("SELECT json_extract(c.database, '$.counters') AS counters, "
                "(SELECT json_group_array(json_object('samples', json_extract(i.value, '$.samples'), "
                "'best', json_extract(i.value, '$.best'))) FROM json_each(c.database, '$.islands') i) AS islands "
                "FROM checkpoints c ORDER BY c.id DESC LIMIT 1")
-SEED_SQL = ("SELECT json_extract(database, '$.records[0].source') AS source, "
-            "json_extract(database, '$.records[0].score') AS score FROM checkpoints ORDER BY id DESC LIMIT 1")
 PAGE_COLUMNS = ("id", "model", "island", "failure", "message", "program_hash", "completion_tokens")
 
 
@@ -56,12 +51,12 @@ def run_basics(store: RunStore) -> dict:
     """The saved meta (config, stop reason, ledger, held-out metrics when recorded...), row counts, the baseline
     evaluation, the best program with its metrics, and the samples table's columns."""
     baseline = store.query("SELECT score, metrics, per_instance FROM evaluations WHERE sample_id = -1")
-    best = store.query(BEST_SQL)
+    best = best_program(store)
     return {
         "meta": {key: store.meta(key) for key in META_KEYS},
         "counts": {t: store.count(t) for t in ("samples", "evaluations", "programs")},
         "baseline": baseline[0] if baseline else None,
-        "best": best[0] if best else None,
+        "best": best,
         "sample_columns": sorted(store.columns("samples")),
     }
 
@@ -97,12 +92,6 @@ def island_state(store: RunStore) -> dict | None:
     row = rows[0]
     return {"counters": json.loads(row["counters"]), "reset_period": row["reset_period"], "best": row["best"],
             "last_sample_id": row["last_sample_id"], "islands": json.loads(row["islands"] or "[]")}
-
-
-def seed_program(store: RunStore) -> dict | None:
-    """The seed program (database id 0) as the latest checkpoint holds it: source and score."""
-    rows = store.query(SEED_SQL)
-    return rows[0] if rows and rows[0]["source"] is not None else None
 
 
 def program_sources(store: RunStore, ids: list[int]) -> dict[int, dict]:
