@@ -312,3 +312,11 @@ def test_adaptive_sweep_resumes_from_compact_data_and_is_reported(adaptive_sweep
     steps = json.loads(plan)[str(ROOT / "problems" / "bin_packing.py")]
     assert f"Adaptive: {len(steps)} of {len(steps)} chosen runs finished" in section
     assert "| budget | grid: best size (confidence) | adaptive: best size (probability) |" in section
+
+
+def test_grid_runs_seed_by_seed():
+    cells = expand(exp_of(problems=["problems/bin_packing.py", "problems/tsp.py"], seeds=[0, 1, 2]))
+    seeds = [c.seed for c in cells]
+    assert seeds == sorted(seeds)                       # all of seed 0 first, then seed 1, ...
+    first = cells[: len(cells) // 3]
+    assert {c.problem for c in first} == {"problems/bin_packing.py", "problems/tsp.py"}

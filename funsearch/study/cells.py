@@ -60,11 +60,14 @@ class Cell:
 
 
 def expand(exp: ExperimentConfig) -> list[Cell]:
-    """The grid: problem x size x variant x seed (evolve), plus each baseline x seed, all to the largest budget."""
+    """The grid: problem x size x variant x seed (evolve), plus each baseline x seed, all to the largest budget.
+
+    Seed-major: every problem, size and baseline gets seed 0 before any gets seed 1, so a sweep stopped part-way
+    (they take several sittings) leaves balanced results: whole seeds, not whole problems."""
     last = len(exp.budgets) - 1
     cells = []
-    for problem in exp.problems:
-        for seed in exp.seeds:
+    for seed in exp.seeds:
+        for problem in exp.problems:
             cells += [Cell(problem, size, "evolve", seed, last, last, variant)
                       for size in exp.sizes for variant in (list(exp.variants) or [""])]
             for mode in exp.baselines:
