@@ -69,7 +69,7 @@ def test_load_checks_files_and_toml(tmp_path):
         load_experiment(tmp_path / "missing.toml")
 
 
-@pytest.mark.parametrize("name", ["smoke.toml", "size_vs_budget.toml", "smoke_real.toml"])
+@pytest.mark.parametrize("name", ["smoke.toml", "size_study.toml", "smoke_real.toml", "yield_ablation.toml", "search_targets.toml"])
 def test_shipped_experiments_validate(name, monkeypatch):
     monkeypatch.chdir(ROOT)
     exp = load_experiment(ROOT / "experiments" / name)
