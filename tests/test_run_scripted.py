@@ -150,3 +150,13 @@ def test_show_names_the_seed_when_nothing_beat_it(tmp_path):
     assert info["best"]["sample_id"] == -1 and info["best"]["score"] == info["baseline"]["score"]
     assert "return -(bins - item)" in info["best"]["source"]          # best fit, the problem's own seed
     assert "best score" in render(info) and "(sample -1" in render(info)
+
+
+def test_behaviourally_new_programs_are_counted_without_the_cascade(first_run):
+    from funsearch.store.cell_facts import cell_facts
+
+    run_dir, _ = first_run
+    funnel = cell_facts(run_dir)["funnel"]
+    # valid: samples 0 (first fit), 1 (-residual**2), 7 (-r + 100 * (r == 0)) and 9; 1 and 7 choose exactly the
+    # bins best fit (the seed) chooses, so only 0 and 9 are new behaviour
+    assert funnel["valid"] == 4 and funnel["behaviour_new"] == 2

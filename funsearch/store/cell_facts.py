@@ -11,7 +11,7 @@ from pathlib import Path
 
 from funsearch.store.history import ledger_rows_of
 from funsearch.store.run_store import RunStore
-from funsearch.store.summary import FUNNEL_SQL
+from funsearch.store.summary import FUNNEL_SQL, best_program
 
 FUNNEL_KEYS = ("samples", "extracted", "compiles", "runs", "valid", "new_best", "duplicates", "copies", "noops",
                "cascade_stops", "prompt_tokens", "completion_tokens", "seconds", "measured_cost", "modelled_cost")
@@ -23,6 +23,22 @@ COST_SQL = ("SELECT (SELECT COALESCE(SUM(modelled_cost), 0) FROM samples) AS sam
             "(SELECT COALESCE(SUM(cpu_seconds), 0) FROM evaluations) AS evaluation_cpu_seconds")
 STRATEGY_SQL = ("SELECT COALESCE(substr(strategy, 1, instr(strategy || ':', ':') - 1), 'classic') AS strategy, "
                 "COUNT(*) AS n FROM samples GROUP BY 1 ORDER BY 1")
+
+
+def behaviour_new(store: RunStore) -> int:
+    """Valid programs whose outputs (per-instance fingerprints over the whole split) differ from the seed's and
+    from every earlier valid program's: what a no-op check over the full split would let through, the same count
+    whether the run had the cascade or not (stores before fingerprints count every valid program)."""
+    seen: set[tuple] = set()
+    count = 0
+    for row in store.query("SELECT sample_id, valid, per_instance FROM evaluations ORDER BY sample_id"):
+        if not row["valid"]:
+            continue
+        prints = tuple(o.get("fingerprint", "") for o in row["per_instance"] or [])
+        fresh = prints not in seen or not any(prints)
+        seen.add(prints)
+        count += fresh and row["sample_id"] >= 0
+    return count
 
 
 def cell_facts(run_dir: Path) -> dict:
@@ -43,12 +59,13 @@ def cell_facts(run_dir: Path) -> dict:
                 "SELECT staleness, COUNT(*) AS n FROM samples WHERE staleness IS NOT NULL GROUP BY staleness "
                 "ORDER BY staleness")}
         seed = store.query("SELECT program_hash, score, metrics FROM evaluations WHERE sample_id = -1")
-        best = store.query("SELECT p.sample_id, p.island, p.hash, p.score, p.source, e.metrics FROM programs p "
-                           "LEFT JOIN evaluations e ON e.program_hash = p.hash AND e.valid = 1 "
-                           "ORDER BY p.score DESC, p.sample_id LIMIT 1")
+        best = best_program(store)
+        funnel["behaviour_new"] = behaviour_new(store)
         strategies = ({r["strategy"]: r["n"] for r in store.query(STRATEGY_SQL)} if "strategy" in columns else {})
         return {"ledger": ledger, "funnel": funnel, "failures": failures, "cost": store.query(COST_SQL)[0],
-                "staleness": staleness, "seed": seed[0] if seed else None, "best": best[0] if best else None,
+                "staleness": staleness, "seed": seed[0] if seed else None,
+                "best": None if best is None else {k: best[k] for k in ("sample_id", "island", "hash", "score",
+                                                                        "source", "metrics")},
                 "heldout": store.meta("heldout"), "strategies": strategies, "models": sorted(
                     r["model"] for r in store.query("SELECT DISTINCT model FROM samples WHERE model IS NOT NULL"))}
     finally:

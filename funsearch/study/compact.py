@@ -72,8 +72,9 @@ def _best(facts: dict) -> dict | None:
                 "sample_id": best["sample_id"], "island": best["island"], "source": best["source"], "seed": False}
     if seed is None:
         return None
+    source = best["source"] if best is not None and best["sample_id"] == -1 else None
     return {"hash": seed["program_hash"], "score": seed["score"], "metrics": seed["metrics"] or {},
-            "sample_id": -1, "island": None, "source": None, "seed": True}
+            "sample_id": -1, "island": None, "source": source, "seed": True}
 
 
 def build(exp, cell: Cell, run_dir: Path) -> dict:
