@@ -4,7 +4,8 @@
 
 The engine is SIMULATED (funsearch/proposers/simulated.py): real completions replayed from RUN_DIR (a real
 `funsearch run` of bin packing), each after the roofline latency of the size on an H100 at the engine's batch.
-Evaluations are real: the sandbox judges every new program on bin packing OR1, with the cascade on.
+Evaluations are real: the sandbox judges every new program on bin packing (--split, default OR3: its 500-item
+instances make evaluation, not this 2-core machine's driver, the bottleneck), with the cascade on.
 Per case (size, batch) and mode (ordered, async), one run in this process with the default pipeline depth
 and evaluators (orchestrator/sizing.py). Then the plan's balance (cost/planner.py) is computed from that run's
 own inputs: E evaluators, e = mean seconds per evaluation, f = share of samples that reached evaluation, and
@@ -58,11 +59,12 @@ def meta(run_dir: Path, key: str):
     return json.loads(rows[0][0]) if rows else None
 
 
-def one_run(out: Path, source: Path, size: str, batch: int, mode: str, samples: int, seed: int) -> dict:
+def one_run(out: Path, source: Path, size: str, batch: int, mode: str, samples: int, seed: int,
+            split: str) -> dict:
     run_dir = out / f"{size}-b{batch}-{mode}"
     cfg = make_config(problem=str(PROBLEM), backend="simulated", simulated_from=str(source), model_sizes=size,
                       hardware="h100", engine_batch=batch, registration=mode, samples=samples, seed=seed,
-                      heldout=False)
+                      heldout=False, split=split)
     run_search(cfg, run_dir, echo=lambda line: None)
     util = meta(run_dir, "utilisation")
     n, p_tok, c_tok = query(run_dir, "SELECT COUNT(*), AVG(prompt_tokens), AVG(completion_tokens) FROM samples")[0]
@@ -130,7 +132,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--source", type=Path, required=True, help="a run directory of real bin-packing completions")
     ap.add_argument("--samples", type=int, default=400)
-    ap.add_argument("--cases", default="small:64,mid:2", help="size:batch,...")
+    ap.add_argument("--cases", default="small:64,large:8", help="size:batch,... (the small model outruns evaluation; "
+                                                             "the 7B at batch 8 does not)")
+    ap.add_argument("--split", default="or3", help="bin packing split evaluated (or3: 500 items per instance, so "
+                                                   "that evaluation, not this 2-core driver, is the bottleneck)")
     ap.add_argument("--memory-samples", type=int, default=100_000)
     ap.add_argument("--every", type=float, default=10.0)
     args = ap.parse_args()
@@ -139,7 +144,7 @@ def main() -> None:
     for case in filter(None, args.cases.split(",")):
         size, batch = case.split(":")
         for mode in ("ordered", "async"):
-            rows.append(one_run(out, args.source, size, int(batch), mode, args.samples, seed=11))
+            rows.append(one_run(out, args.source, size, int(batch), mode, args.samples, 11, args.split))
             r = rows[-1]
             print(f"{r['case']:>9} {r['mode']:>7}: {r['samples']} samples in {r['wall']:.1f} s, "
                   f"in flight {r['in_flight']}, E {r['E']}, e {r['e']:.3f} s, f {r['f']:.2f}", flush=True)

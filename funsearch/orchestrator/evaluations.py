@@ -21,7 +21,8 @@ class Evaluations:
 
     Attributes:
       by_hash: program hash -> its result (None while queued or running).
-      queue: (hash, source, cascade rule) waiting for a free evaluator, in arrival order.
+      queue: (hash, source, cascade rule, first sample id) waiting for a free evaluator; dispatched in arrival
+        order, or lowest sample id first under ordered registration (the sample that blocks the others).
       refs: evaluation ref -> (evaluator slot, hash).
       probes: program hash -> its outputs and scores on the probe instances (valid programs only).
     """
@@ -31,7 +32,7 @@ class Evaluations:
         self.actors: list = []
         self.idle: list[int] = []
         self.by_hash: dict[str, EvalResult | None] = {}
-        self.queue: deque[tuple[str, str, CascadeRule | None]] = deque()
+        self.queue: deque[tuple[str, str, CascadeRule | None, int]] = deque()
         self.refs: dict = {}
         self.probes: dict[str, ParentProbe] = {}
         self.seconds = 0.0
@@ -62,10 +63,10 @@ class Evaluations:
     def known(self, program_hash: str) -> bool:
         return program_hash in self.by_hash
 
-    def enqueue(self, program_hash: str, source: str, parent_hashes: tuple[str, ...]) -> None:
+    def enqueue(self, program_hash: str, source: str, parent_hashes: tuple[str, ...], sample_id: int = 0) -> None:
         """Queue a program not seen before; its cascade compares it with the parents whose probes are known."""
         self.by_hash[program_hash] = None
-        self.queue.append((program_hash, source, self.rule(parent_hashes)))
+        self.queue.append((program_hash, source, self.rule(parent_hashes), sample_id))
 
     def rule(self, parent_hashes: tuple[str, ...]) -> CascadeRule | None:
         probes = tuple(self.probes[h] for h in parent_hashes if h in self.probes)
@@ -76,7 +77,12 @@ class Evaluations:
 
     def dispatch(self) -> None:
         while self.queue and self.idle:
-            h, source, rule = self.queue.popleft()
+            if self.cfg.registration == "ordered" and len(self.queue) > 1:
+                head = min(self.queue, key=lambda item: item[3])
+                self.queue.remove(head)
+            else:
+                head = self.queue.popleft()
+            h, source, rule, _ = head
             slot = self.idle.pop()
             ref = self.actors[slot].evaluate.remote(source, self.split, rule)
             self.refs[ref] = (slot, h)

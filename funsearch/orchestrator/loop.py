@@ -206,7 +206,7 @@ class SearchLoop:
             self.schedule.mark_ready([sample_id])
             return
         if not self.evals.known(h):
-            self.evals.enqueue(h, source, parent_hashes)
+            self.evals.enqueue(h, source, parent_hashes, sample_id)
         self.waiting.setdefault(h, []).append(sample_id)
 
     def _on_evaluation(self, ref) -> None:

@@ -94,7 +94,7 @@ class Pool:
 
     def concurrent(self) -> bool:
         """Can the backend serve several requests at once in one actor (threads)?"""
-        return self.backend in ("openai", "simulated", "replay")
+        return self.backend in ("openai", "simulated", "replay", "vllm")  # vllm: calls coalesce into one batch
 
     def start(self) -> None:
         options = self._backend_options()
@@ -234,5 +234,9 @@ class Pool:
                 "stats": self.policy.stats() if hasattr(self.policy, "stats") else {}}
 
     def cancel(self) -> None:
+        """Ask the actors to drop the requests in flight (Ray refuses force=True for actor tasks)."""
         for ref in list(self.refs):
-            ray.cancel(ref, force=True)
+            try:
+                ray.cancel(ref)
+            except Exception:  # a request that cannot be cancelled ends on its own
+                pass

@@ -4,7 +4,9 @@ vllm is imported lazily, so this module imports anywhere; constructing the propo
 [vllm] extra gives a one-line ProposerError. The n samples of a call go to the engine in one
 `generate` call as n requests with seeds params.seed + i (one SamplingParams each): vLLM batches
 them continuously and, with prefix caching, evaluates the shared prompt once, while every sample
-stays replayable by its own seed, like the other backends.
+stays replayable by its own seed, like the other backends. Calls made at once from several threads (a threaded
+Ray actor holding several prompts: `--in-flight`) are coalesced: whoever finds the engine free runs every request
+waiting in one `generate` call, so the engine decodes them as one batch.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import threading
 import time
 from typing import Any
 
+from funsearch.messages import one_line
 from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage, merged_stop
 from funsearch.weights.registry import ModelSpec
 
@@ -73,7 +76,14 @@ class VllmProposer:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ProposerError(f"vLLM could not load {self.weights}: {first[:300]}") from None
         self.load_seconds = time.perf_counter() - t0
-        self._lock = threading.Lock()
+        from vllm import SamplingParams as VSP
+        self._coalesce(VSP)
+
+    def _coalesce(self, sampling: Any) -> None:
+        """The engine lock, the requests waiting for it, and the batch sizes run (set at load)."""
+        self._sampling, self._lock, self._waiting_lock = sampling, threading.Lock(), threading.Lock()
+        self._waiting: list[dict] = []
+        self.batches: list[int] = []
 
     def _render(self, prompt: str) -> str:
         if not self.chat:
@@ -84,28 +94,57 @@ class VllmProposer:
 
     def complete(self, prompt: str, params: SamplingParams, n: int = 1) -> list[Completion]:
         """n samples in one engine call; Usage from the token ids, seconds from the engine's timings when given."""
-        from vllm import SamplingParams as VSP
-
         text = self._render(prompt)
         stop = merged_stop(self.spec.stop, params) or None
-        sps = [VSP(n=1, temperature=params.temperature, top_p=params.top_p, max_tokens=params.max_tokens,
-                   stop=stop, seed=params.seed + i) for i in range(n)]
-        with self._lock:
-            if self._llm is None:
-                raise ProposerError(f"vLLM proposer for '{self.model}' is closed")
-            t0 = time.perf_counter()
-            outs = self._llm.generate([text] * n, sps, use_tqdm=False)
-            wall = time.perf_counter() - t0
+        sps = [self._sampling(n=1, temperature=params.temperature, top_p=params.top_p, max_tokens=params.max_tokens,
+                              stop=stop, seed=params.seed + i) for i in range(n)]
+        job = {"texts": [text] * n, "sps": sps, "done": threading.Event()}
+        with self._waiting_lock:
+            self._waiting.append(job)
+        while not job["done"].is_set():
+            if self._lock.acquire(timeout=0.005):  # the engine is free: run everything waiting, as one batch
+                try:
+                    self._run_waiting()
+                finally:
+                    self._lock.release()
+        if "error" in job:
+            raise job["error"]
+        outs, wall, busy = job["outs"], job["wall"], job["busy"]  # busy: the batch's time per sequence
         result = []
         for i, out in enumerate(outs):
             seq = out.outputs[0]
             seconds = _request_seconds(out) or wall
             cached = int(getattr(out, "num_cached_tokens", None) or 0)
-            usage = Usage(len(out.prompt_token_ids or ()), len(seq.token_ids), seconds, wall / max(n, 1),
+            usage = Usage(len(out.prompt_token_ids or ()), len(seq.token_ids), seconds, busy,
                           cached_prompt_tokens=cached)
             extra = {"num_cached_tokens": cached}
             result.append(Completion(seq.text, usage, self.model, params.seed + i, seq.finish_reason or "stop", extra))
         return result
+
+    def _run_waiting(self) -> None:
+        """One `generate` call for every request waiting (the caller holds the engine lock)."""
+        with self._waiting_lock:
+            jobs, self._waiting = self._waiting, []
+        if not jobs:
+            return
+        try:
+            if self._llm is None:
+                raise ProposerError(f"vLLM proposer for '{self.model}' is closed")
+            t0 = time.perf_counter()
+            outs = self._llm.generate([t for j in jobs for t in j["texts"]], [sp for j in jobs for sp in j["sps"]],
+                                      use_tqdm=False)
+            wall = time.perf_counter() - t0
+            self.batches.append(len(outs))
+            at = 0
+            for j in jobs:
+                j["outs"], j["wall"], j["busy"] = outs[at: at + len(j["texts"])], wall, wall / max(1, len(outs))
+                at += len(j["texts"])
+        except Exception as exc:  # every caller of this batch gets the error
+            for j in jobs:
+                j["error"] = exc if isinstance(exc, ProposerError) else ProposerError(
+                    f"vLLM generate failed: {one_line(str(exc) or type(exc).__name__, 300)}")
+        for j in jobs:
+            j["done"].set()
 
     def close(self) -> None:
         with self._lock:
