@@ -132,3 +132,12 @@ def test_with_two_seeds_the_posterior_is_calibrated_where_the_bootstrap_is_not()
             total += 1
     assert over_post / total < 0.3
     assert over_boot / total > 0.4
+
+
+def test_identical_curves_do_not_cross_everywhere():
+    from funsearch.study import fitting
+
+    x, y = [1e-4, 2e-4, 4e-4, 8e-4], [-52.0, -51.9, -51.85, -51.84]
+    fit = fitting.fit_saturating(x, y)
+    assert fit is not None
+    assert fitting.crossovers("p", {"a": fit, "b": fitting.fit_saturating(x, y)}, 1e-5, 1e-2) == []

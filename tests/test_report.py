@@ -44,9 +44,9 @@ def synthetic_compact(exp, cell: Cell) -> dict:
                                   "timeout", "message": "", "seconds": 10.0,
                                   "metrics": {"excess_bins_pct": 5.0} if cell.seed != 2 else {}}}}
     funnel = dict.fromkeys(("samples", "extracted", "compiles", "runs", "valid", "new_best", "duplicates", "copies",
-                            "noops", "cascade_stops"), 0)
+                            "noops", "cascade_stops", "behaviour_new"), 0)
     funnel.update(samples=30, extracted=29, compiles=28, runs=25, valid=18, new_best=2, duplicates=6, copies=4,
-                  noops=1, cascade_stops=2)
+                  noops=1, cascade_stops=2, behaviour_new=9)
     return {"format": compact.FORMAT, "key": cell.key, "cell": asdict(cell),
             "experiment": defining(json.loads(exp.model_dump_json())), "stop_reason": "budget",
             "models": [cell.size], "rows": rows, "decomposition": [compact.decompose(r) for r in rows],
@@ -96,7 +96,7 @@ def test_report_sections_heldout_decomposition_funnel(tmp_path):
     assert "| evolve | small | " in heldout and "| 7 [6, 8] (3/3) | 5 [5, 5] (2/3) |" in heldout
     dec = report.split("### Why: the decomposition")[1].split("### Yield funnel")[0]
     assert "| evolve | mid | $0.04 | 3 |" in dec and "| random_mutation | - | $0.04 | 3 |" in dec
-    assert "| evolve | small | 90 | 13.3% | 20.0% | 3.3% | 6.7% | 20.0% | runtime_error 12, no_code 6 | 0.1 | " \
+    assert "| evolve | small | 90 | 13.3% | 20.0% | 3.3% | 6.7% | 20.0% | 30.0% | runtime_error 12, no_code 6 | 0.1 | " \
            "0.47 / 1 |" in dec
     funnel = report.split("### Yield funnel")[1]
     assert "| evolve | small | 3 | 90 | 87 | 84 | 75 | 54 | 6 | 18 | 12 | 3 | 6 |" in funnel

@@ -19,7 +19,7 @@ FACTORS = (("samples_per_dollar", "samples", "modelled_cost"), ("p_valid_new", "
            ("p_improve", "improvements", "valid"), ("mean_gain", "gain", "improvements"),
            ("gain_per_dollar", "gain", "modelled_cost"), ("eval_share", "eval_cost", "modelled_cost"))
 FUNNEL = ("samples", "extracted", "compiles", "runs", "valid", "new_best", "duplicates", "copies", "noops",
-          "cascade_stops")
+          "cascade_stops", "behaviour_new")
 
 
 def pooled_ratio(pairs: list[tuple[float, float]], seed: int = 0, n_boot: int = 2000) -> tuple:

@@ -93,9 +93,11 @@ def _roots(diff, lo: float, hi: float, grid: int = 400) -> list[float]:
 
     xs = np.geomspace(lo, hi, grid)
     ys = diff(xs)
-    roots = []
+    roots: list[float] = []
+    if np.all(np.abs(ys) <= 1e-12):  # the curves coincide: no crossing to report
+        return roots
     for i in range(grid - 1):
-        if ys[i] == 0:
+        if ys[i] == 0 and 0 < i and ys[i - 1] * ys[i + 1] < 0:
             roots.append(float(xs[i]))
         elif ys[i] * ys[i + 1] < 0:
             roots.append(float(brentq(lambda t: float(diff(np.asarray([t]))[0]), xs[i], xs[i + 1])))

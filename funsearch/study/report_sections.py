@@ -80,18 +80,23 @@ def decomposition_lines(prow: list[dict], compacts: list[dict]) -> list[str]:
         lines.append(f"| {d['mode']} | {d['size']} | {d['budget']} | {d['runs']} | {_ci(d['samples_per_dollar'])} | "
                      f"{_ci(d['p_valid_new'])} | {_ci(d['p_improve'])} | {_ci(d['mean_gain'])} | "
                      f"{_ci(d['gain_per_dollar'])} | {_ci(d['eval_share'])} |")
-    lines += ["", "Copies, failures and staleness over each whole run (all seeds summed):", "",
+    lines += ["", "Copies, failures and staleness over each whole run (all seeds summed). Behaviourally new: valid "
+              "programs whose outputs on the whole split differ from the seed's and every earlier program's (the "
+              "same test with or without the cascade, so arms compare fairly; P(valid and new) above counts a "
+              "run's valid programs, and without the cascade those include no-ops).", "",
               "| mode | size | samples | copies of a parent | all duplicates | no-ops | cascade stops | failed | "
-              "top failures | evaluation share of $ | staleness mean / p90 |", "|---" * 11 + "|"]
+              "behaviourally new | top failures | evaluation share of $ | staleness mean / p90 |", "|---" * 12 + "|"]
     for (_, mode, size), t in sorted(dec.funnels(compacts).items()):
         n = t["funnel"]["samples"] or 1
         failed = {k: v for k, v in t["failures"].items() if k not in NOT_FAILURES}
         top = ", ".join(f"{k} {v}" for k, v in sorted(failed.items(), key=lambda kv: (-kv[1], kv[0]))[:3]) or "-"
         total = t["samples_modelled"] + t["evaluations_modelled"]
         stale = dec.staleness_summary(t["staleness"])
-        rate = {k: f"{t['funnel'][k] / n:.1%}" for k in ("copies", "duplicates", "noops", "cascade_stops")}
+        rate = {k: f"{t['funnel'][k] / n:.1%}" for k in ("copies", "duplicates", "noops", "cascade_stops",
+                                                          "behaviour_new")}
         lines.append(f"| {mode} | {size} | {t['funnel']['samples']} | {rate['copies']} | {rate['duplicates']} | "
-                     f"{rate['noops']} | {rate['cascade_stops']} | {sum(failed.values()) / n:.1%} | {top} | "
+                     f"{rate['noops']} | {rate['cascade_stops']} | {sum(failed.values()) / n:.1%} | "
+                     f"{rate['behaviour_new']} | {top} | "
                      f"{_num(t['evaluations_modelled'] / total if total > 0 else None)} | "
                      f"{'-' if stale is None else f'{stale[0]:.2f} / {stale[1]}'} |")
     return lines + [""]
