@@ -1,0 +1,109 @@
+"""The search-yield targets table, from the committed compact cells of the study and targets experiments.
+
+    python benchmarks/search_yield.py [FOLDER ...]
+
+Default folders: docs/results/size_study_bin_packing, docs/results/size_study_tsp, docs/results/search_targets
+(what `funsearch sweep experiments/size_study_*.toml` and `experiments/search_targets.toml` write). Every figure
+is over the evolve runs found there, per (problem, size), with the seeds it rests on and a 95 % bootstrap
+interval over seeds; nothing is measured here, so the table is the same on every machine. A target the data
+cannot speak to yet (no finished run) says so.
+"""
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from funsearch.study import compact  # noqa: E402
+from funsearch.study.analysis import bootstrap_ci  # noqa: E402
+
+DEFAULT = ("docs/results/size_study_bin_packing", "docs/results/size_study_tsp", "docs/results/search_targets")
+HEADLINE = {"bin_packing": ("or1", ["or2", "or3", "or4", "weibull_5k"]), "tsp": ("train50", ["tsplib"]),
+            "cap_set": ("n8", [])}
+
+
+def runs(folders) -> dict[tuple[str, str], list[dict]]:
+    """(problem, size) -> compact cells of finished evolve runs."""
+    out = defaultdict(list)
+    for folder in folders:
+        for path in sorted((Path(folder) / "compact").glob("*.json")):
+            data = compact.read(path)
+            cell = data["cell"]
+            if cell["mode"] == "evolve" and not cell.get("variant"):
+                out[(Path(cell["problem"]).stem, cell["size"])].append(data)
+    return out
+
+
+def rate(data: dict, key: str) -> float:
+    return data["funnel"][key] / max(1, data["funnel"]["samples"])
+
+
+def pct(values) -> str:
+    if not values:
+        return "no run yet"
+    mean, lo, hi = bootstrap_ci(values)
+    return f"{100 * mean:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}] ({len(values)} seeds)"
+
+
+def beats_seed(data: dict) -> bool:
+    best = data["best"]
+    return bool(best) and not best.get("seed") and data["seed"] is not None and best["score"] > data["seed"]["score"]
+
+
+def heldout_metric(data: dict, split: str) -> float | None:
+    got = ((data.get("heldout") or {}).get("splits") or {}).get(split)
+    if not got or not got["valid"]:
+        return None
+    return next(iter(got["metrics"].values()), None)
+
+
+def samples(group) -> str:
+    counts = sorted(d["funnel"]["samples"] for d in group)
+    return f"{counts[0]}-{counts[-1]} samples" if counts[0] != counts[-1] else f"{counts[0]} samples"
+
+
+def table(folders) -> list[str]:
+    by = runs(folders)
+    lines = ["| measure | problem | size | measured: mean [95 % CI] (seeds) | runs | target |",
+             "|---|---|---|---|---|---|"]
+    for (problem, size), group in sorted(by.items()):
+        if size not in ("small", "mid"):
+            continue
+        lines.append(f"| copies of a parent or earlier program | {problem} | {size} | "
+                     f"{pct([rate(d, 'duplicates') for d in group])} | {samples(group)} | <= 15 % |")
+        if size == "small":
+            new = [(d["funnel"]["valid"] + d["funnel"]["noops"]) / max(1, d["funnel"]["samples"]) for d in group]
+            lines.append(f"| valid and new (not a copy; no-ops count) | {problem} | {size} | {pct(new)} | "
+                         f"{samples(group)} | >= 50 % |")
+            lines.append(f"| valid and behaviourally new | {problem} | {size} | "
+                         f"{pct([rate(d, 'behaviour_new') for d in group])} | {samples(group)} | (stricter) |")
+        wins = [d for d in group if beats_seed(d)]
+        train, held = HEADLINE.get(problem, ("", []))
+        detail = ""
+        for split in held:
+            values = [v for v in (heldout_metric(d, split) for d in wins) if v is not None]
+            if values:
+                detail += f"; winners on {split}: " + ", ".join(f"{v:.2f}" for v in values)
+        lines.append(f"| best program beats the seed on {train} | {problem} | {size} | {len(wins)} of {len(group)} "
+                     f"seeds{detail} | {samples(group)} | see the issue |")
+    return lines
+
+
+def main(argv: list[str]) -> int:
+    folders = [Path(a) for a in argv] or [ROOT / f for f in DEFAULT]
+    present = [f for f in folders if (f / "compact").is_dir()]
+    if not present:
+        print("no compact cells found in " + ", ".join(str(f) for f in folders))
+        return 1
+    print("\n".join(table(present)))
+    missing = [str(f) for f in folders if f not in present]
+    if missing:
+        print("\nnot run yet: " + ", ".join(missing))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
