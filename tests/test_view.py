@@ -108,6 +108,13 @@ def test_a_store_being_written_is_read_as_of_one_commit(tmp_path, run_dir):
     api = Api(open_target(live))
     base = api.answer("run", {})
     stop = threading.Event()
+    reads = [0]  # reads completed; the writer pauses at two points until the reader has read twice there
+
+    def wait_for_two_reads():
+        target = reads[0] + 2
+        deadline = time.monotonic() + 300  # a loaded 2-core machine reads slowly
+        while reads[0] < target and not stop.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def write():
         store = RunStore(live)
@@ -118,13 +125,15 @@ def test_a_store_being_written_is_read_as_of_one_commit(tmp_path, run_dir):
             store.add_program({"id": k, "sample_id": k, "island": 0, "hash": f"h{k}", "source": "x",
                                "score": -50.0 + k / 1000, "signature": [], "new_best": 1})
             k += 1
+            if k in (200, 300):
+                wait_for_two_reads()
         store.close()
 
     writer = threading.Thread(target=write)
     writer.start()
     try:
         seen = set()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 700
         while writer.is_alive() and time.monotonic() < deadline:
             time.sleep(0.02)
             run = api.answer("run", {})
@@ -132,10 +141,11 @@ def test_a_store_being_written_is_read_as_of_one_commit(tmp_path, run_dir):
             assert funnel_samples == run["counts"]["samples"] == sum(f["n"] for f in run["failures"])
             assert run["lineage"]["total"] == run["counts"]["programs"]
             seen.add(run["counts"]["samples"])
+            reads[0] += 1
     finally:
         stop.set()
         writer.join()
-    assert len(seen) > 1  # it followed the writer
+    assert {200, 300} <= seen  # it followed the writer, reading whole commits while it paused
     assert api.answer("run", {})["counts"]["samples"] == max(400, base["counts"]["samples"])
 
 
