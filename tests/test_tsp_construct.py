@@ -1,0 +1,48 @@
+"""problems/tsp_construct.py: the constructive TSP (a next-city priority) agrees with problems/tsp.py's nearest
+neighbour, guards what the priority returns, and evaluates through the real sandbox."""
+import pytest
+
+from funsearch.problem.evaluator import Evaluator, evaluate_in_process
+from funsearch.problem.loader import load_problem
+from funsearch.sandbox.limits import SandboxLimits
+from tests.test_tsp import ROOT
+
+CONSTRUCT = load_problem(ROOT / "problems" / "tsp_construct.py")
+WHOLE = load_problem(ROOT / "problems" / "tsp.py")
+
+LOOK_BACK = '''
+def next_city_priority(current, start, unvisited, distance_matrix):
+    return -distance_matrix[current, unvisited] + 0.3 * distance_matrix[start, unvisited]
+'''
+
+
+def test_the_seed_is_nearest_neighbour_on_every_instance_of_the_training_split():
+    seed = evaluate_in_process(CONSTRUCT, CONSTRUCT.baseline_source)
+    nn = evaluate_in_process(WHOLE, WHOLE.baseline_source)
+    assert seed.valid and nn.valid
+    assert [o.score for o in seed.per_instance] == [o.score for o in nn.per_instance]
+    assert seed.metrics["gap_pct"] == pytest.approx(nn.metrics["gap_pct"])
+
+
+def test_a_different_priority_builds_a_different_valid_tour():
+    seed = evaluate_in_process(CONSTRUCT, CONSTRUCT.baseline_source)
+    other = evaluate_in_process(CONSTRUCT, LOOK_BACK)
+    assert other.valid and [o.score for o in other.per_instance] != [o.score for o in seed.per_instance]
+
+
+@pytest.mark.parametrize("body,fragment", [
+    ("return -distance_matrix[current]", "shape"),  # one number per city, not per unvisited city
+    ("return [float('nan')] * len(unvisited)", "non-finite"),
+    ("return ['a'] * len(unvisited)", "not numbers"),
+])
+def test_what_the_priority_returns_is_checked(body, fragment):
+    source = f"def next_city_priority(current, start, unvisited, distance_matrix):\n    {body}\n"
+    result = evaluate_in_process(CONSTRUCT, source)
+    assert not result.valid and result.failure.value == "bad_output" and fragment in result.message
+
+
+def test_through_the_sandbox_the_scores_are_the_in_process_ones():
+    with Evaluator(CONSTRUCT, limits=SandboxLimits(wall_seconds=20.0)) as evaluator:
+        sandboxed = evaluator.evaluate(LOOK_BACK)
+    assert sandboxed.valid
+    assert [o.score for o in sandboxed.per_instance] == [o.score for o in evaluate_in_process(CONSTRUCT, LOOK_BACK).per_instance]
