@@ -43,7 +43,7 @@ function problemView(p, unit) {
   box.appendChild(h('p', {class: 'note'}, 'Lines: mean over seeds, band: 95 % bootstrap interval; dots: one run each (click to open it).'));
   box.appendChild(h('h3', {}, 'Decomposition per size'));
   box.appendChild(table(['mode / size', 'runs', 'samples', 'samples per $', 'P(valid and new)', 'P(improves island | valid, new)',
-    'mean gain', 'copy rate', 'failure rate', 'evaluation share of cost'],
+    'mean gain', 'duplicates', 'failed (no-ops and cascade stops counted)', 'evaluation share of cost'],
   p.decomposition.map((d) => [d.label, d.runs, d.samples, fmt(d.samples_per_dollar, 4), pct(d.p_valid_new), pct(d.p_improve),
     fmt(d.mean_gain, 4), pct(d.copy_rate), pct(d.failure_rate), pct(d.eval_share)]), {class: 'decomposition'}));
   box.appendChild(h('p', {class: 'note'}, 'Summed over seeds, modelled cost (samples and their evaluations). ' +
