@@ -86,6 +86,14 @@ def test_partial_report_from_compact_data_alone_is_byte_identical(tmp_path):
     assert outputs(tmp_path / "b") == first                      # a fresh copy of the compact data: the same
 
 
+def test_with_one_seed_per_size_the_answer_claims_no_confidence(tmp_path):
+    make_folder(tmp_path, keep=lambda c: c.seed == 0)
+    answer = write_report(tmp_path).read_text().split("### The answer")[1].split("###")[0]
+    rows = [line for line in answer.splitlines() if line.startswith("| $")]
+    assert len(rows) == 3 and all("| - (one seed) | - |" in row for row in rows)
+    assert "(one seed: no confidence at" in answer and "(confidence" not in answer
+
+
 def test_report_sections_heldout_decomposition_funnel(tmp_path):
     make_folder(tmp_path)
     report = write_report(tmp_path).read_text()

@@ -85,12 +85,14 @@ def _answer_lines(prow: list[dict]) -> list[str]:
         means = ", ".join(f"{s} {_num(m, 6)} (n={a.n[s]})" for s, m in sorted(a.means.items()))
         tied = [s for s, m in a.means.items() if m == a.means[a.best]]
         best = f"tie: {' = '.join(sorted(tied))}" if len(tied) > 1 else f"**{a.best}**"
-        lines.append(f"| {a.budget} | {best} | {a.runner_up or '-'} | {_num(a.margin)} | "
-                     f"{a.confidence:.2f} | {a.bootstrap.get(a.best, 1.0):.2f} | {means} |")
+        sure = (f"{a.confidence:.2f} | {a.bootstrap.get(a.best, 1.0):.2f}" if min(a.n.values()) > 1 or len(a.n) == 1
+                else "- (one seed) | -")
+        lines.append(f"| {a.budget} | {best} | {a.runner_up or '-'} | {_num(a.margin)} | {sure} | {means} |")
     return lines + ["", "Confidence: posterior probability that the best size has the highest mean score (a "
                         "Student-t per size and budget, seed-to-seed noise pooled over sizes and budgets: the "
                         "posterior that drives `--adaptive`). Bootstrap: the same probability with seeds "
-                        "resampled per size, overconfident with few seeds (two seeds resample to three means).",
+                        "resampled per size, overconfident with few seeds (two seeds resample to three means). "
+                        "Neither is given while a size has one seed: there is no seed-to-seed noise to measure yet.",
                     ""] + sections.change_lines(answers)
 
 

@@ -46,8 +46,13 @@ def change_lines(answers) -> list[str]:
         return [f"Where the best size changes: nowhere in the data ({_leader(answers[0])} leads at every budget).",
                 ""]
     return ["Where the best size changes (in the data; the fits below extrapolate):", ""] + [
-        f"- between {p.budget} and {n.budget}: {_leader(p)} → {_leader(n)} (confidence {n.confidence:.2f} "
-        f"at {n.budget})" for p, n in changes] + [""]
+        f"- between {p.budget} and {n.budget}: {_leader(p)} → {_leader(n)} ({_sure(n)} at {n.budget})"
+        for p, n in changes] + [""]
+
+
+def _sure(answer) -> str:
+    """The confidence of an answer, or why there is none (a size with one seed: no noise to measure)."""
+    return f"confidence {answer.confidence:.2f}" if min(answer.n.values()) > 1 else "one seed: no confidence"
 
 
 def heldout_lines(compacts: list[dict]) -> list[str]:
