@@ -16,12 +16,25 @@ function sweepView(data) {
   return root;
 }
 
+function leader(a) {
+  // as the report: sizes whose mean equals the best one's are a tie
+  const means = a.means || {};
+  const tied = Object.keys(means).filter((z) => means[z] === means[a.best]).sort();
+  return tied.length > 1 ? `tie: ${tied.join(' = ')}` : (a.best || '–');
+}
+
+function oneSeed(a) {
+  const n = Object.values(a.n || {});
+  return n.length > 1 && Math.min(...n) < 2;
+}
+
 function problemView(p, unit) {
   const box = h('section', {class: 'problem', 'data-problem': p.problem}, h('h2', {}, p.problem));
   box.appendChild(h('h3', {}, 'Best size at each budget'));
   box.appendChild(table(['budget', 'best size', 'runner-up', 'margin', 'confidence', 'bootstrap', 'mean score per size'],
-    p.answers.map((a) => [a.budget, a.best || '–', a.runner_up || '–', fmt(a.margin, 4), fmt(a.confidence, 3),
-      fmt((a.bootstrap || {})[a.best], 3),
+    p.answers.map((a) => [a.budget, leader(a), a.runner_up || '–', fmt(a.margin, 4),
+      // as the report: no confidence while a size has one seed (no seed-to-seed noise measured yet)
+      oneSeed(a) ? '– (one seed)' : fmt(a.confidence, 3), oneSeed(a) ? '–' : fmt((a.bootstrap || {})[a.best], 3),
       Object.entries(a.means || {}).sort().map(([z, v]) => `${z} ${fmt(v, 6)} (n=${(a.n || {})[z]})`).join(', ')]),
     {class: 'answers'}));
   const evolving = new Set(p.seeds.filter((q) => q.mode === 'evolve').map((q) => q.label));
