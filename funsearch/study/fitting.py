@@ -8,6 +8,7 @@ Rows as in SWEEP_DIR/results.csv (typed); randomness only from the `seed` argume
 from __future__ import annotations
 
 import math
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -63,7 +64,7 @@ def saturating(x, a, c, alpha):
 def fit_saturating(budgets, scores) -> Fit | None:
     """Least-squares fit of s(b) = a - c (b/b_ref)^-alpha; None with fewer than 3 distinct budgets, with scores
     that do not change with the budget (nothing to fit: the curve's parameters would be arbitrary), or no fit."""
-    from scipy.optimize import curve_fit
+    from scipy.optimize import OptimizeWarning, curve_fit
 
     b = np.asarray(budgets, dtype=float)
     y = np.asarray(scores, dtype=float)
@@ -77,7 +78,9 @@ def fit_saturating(budgets, scores) -> Fit | None:
     p0 = (float(y.max()) + 0.1 * spread, spread, 0.5)
     bounds = ([-np.inf, 0.0, 1e-3], [np.inf, np.inf, 5.0])
     try:
-        params, cov = curve_fit(saturating, x, y, p0=p0, bounds=bounds, maxfev=20000)
+        with warnings.catch_warnings():  # an inestimable covariance is reported as nan stderr below, not warned
+            warnings.simplefilter("ignore", OptimizeWarning)
+            params, cov = curve_fit(saturating, x, y, p0=p0, bounds=bounds, maxfev=20000)
     except (RuntimeError, ValueError):
         return None
     cov = np.asarray(cov, dtype=float)
