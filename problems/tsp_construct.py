@@ -1,17 +1,18 @@
 """Symmetric travelling salesman problem (TSP), built one city at a time: find a short closed tour.
 
-The tour starts at city 0. At each step the heuristic `next_city_priority(current, start, unvisited,
-distance_matrix)` scores every city not visited yet, and the tour goes to the one with the highest score (ties go
-to the first). After the last city the tour returns to the start. `distance_matrix[i, j]` is the distance between
-cities i and j (symmetric, zero diagonal). The score is minus the tour length, so shorter tours are better.
+The tour starts at city 0. At each step the heuristic `next_city_priority(to_current, to_start, between)` scores
+every city not visited yet, and the tour goes to the one with the highest score (ties go to the first). Its inputs
+are distances, one entry per unvisited city: from the current city, to the start (the tour returns there after the
+last city), and to the nearest other unvisited city. The score is minus the tour length, so shorter tours are better.
 """
-# Design: the constructive half of TSP as a priority function (the interface of ReEvo's and EoH's TSP heuristics,
-# and of bin packing here). problems/tsp.py evolves the whole tour instead (any construction plus local search,
-# a larger space); there the 0.5B model mostly copies nearest neighbour or breaks it (docs/search-yield.md).
-# Here every change the model makes is one expression, a variant is always a valid tour, and nearest
-# neighbour's known improvements (look-ahead, the distance back to the start, regret) are a line away. Instances,
-# splits and the trusted length are problems/tsp.py's (loaded from the file beside this one, never imported by
-# name): the same train50 and held-out splits, so the two problems' results compare directly.
+# Design: the constructive half of TSP as a priority over the unvisited cities (the shape of ReEvo's and EoH's TSP
+# heuristics, and of bin packing here). problems/tsp.py evolves the whole tour instead (any construction plus local
+# search, a larger space); there the 0.5B model mostly copies nearest neighbour or breaks it. The inputs are three
+# distance vectors, one entry per unvisited city, so that every elementwise formula is a valid tour: given the
+# indices and the matrix, the small model indexed it with positions instead of cities, and given the submatrix
+# between unvisited cities it returned matrices (docs/search-yield.md has the counts). Instances, splits and the
+# trusted length are problems/tsp.py's (loaded from the file beside this one, never imported by name): the same
+# train50 and held-out splits, so the two problems' results compare directly.
 import importlib.util
 from pathlib import Path
 
@@ -42,30 +43,38 @@ def instances_from_json(data: dict, path: Path) -> list[dict]:
 
 
 @funsearch.evolve
-def next_city_priority(current: int, start: int, unvisited: np.ndarray, distance_matrix: np.ndarray) -> np.ndarray:
+def next_city_priority(to_current: np.ndarray, to_start: np.ndarray, to_nearest: np.ndarray) -> np.ndarray:
     """Returns a priority for each unvisited city as the next city of the tour; the highest is visited next.
 
     Args:
-      current: the city the tour is at.
-      start: the city the tour started from (it returns there after the last city).
-      unvisited: 1-D integer array of the cities not visited yet (never empty).
-      distance_matrix: n x n array; distance_matrix[i, j] is the distance between cities i and j (symmetric).
+      to_current: to_current[i] is the distance from the current city to unvisited city i.
+      to_start: to_start[i] is the distance from unvisited city i to the start of the tour (where it ends).
+      to_nearest: to_nearest[i] is the distance from unvisited city i to the nearest other unvisited city.
 
     Returns:
-      One number per city of `unvisited`, in the same order.
+      One number per unvisited city (the same length as to_current).
     """
-    return -distance_matrix[current, unvisited]
+    return -to_current
+
+
+def _nearest_other(matrix: np.ndarray, unvisited: np.ndarray) -> np.ndarray:
+    """For each unvisited city, the distance to the nearest other unvisited city (0 for the last one)."""
+    if len(unvisited) < 2:
+        return np.zeros(len(unvisited))
+    between = matrix[np.ix_(unvisited, unvisited)]
+    np.fill_diagonal(between, np.inf)
+    return between.min(axis=1)
 
 
 @funsearch.run
 def solve(instance: dict) -> list[int]:
-    """Builds the tour from city 0 with next_city_priority (on a private copy of the matrix); returns the order."""
-    matrix = np.array(_TSP.distance_matrix(instance))
-    n = len(matrix)
+    """Builds the tour from city 0 with next_city_priority; returns the order."""
+    matrix = _TSP.distance_matrix(instance)
     tour = [0]
-    unvisited = np.arange(1, n)
-    while len(unvisited):
-        priorities = next_city_priority(tour[-1], 0, unvisited.copy(), matrix)
+    unvisited = np.arange(1, len(matrix))
+    while len(unvisited):  # fresh arrays every step: the candidate may write to its inputs
+        priorities = next_city_priority(matrix[tour[-1], unvisited], matrix[0, unvisited],
+                                        _nearest_other(matrix, unvisited))
         scores = funsearch.finite_numbers(priorities, shape=unvisited.shape, what="next_city_priority")
         chosen = int(np.argmax(scores))
         tour.append(int(unvisited[chosen]))

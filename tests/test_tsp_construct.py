@@ -1,5 +1,6 @@
 """problems/tsp_construct.py: the constructive TSP (a next-city priority) agrees with problems/tsp.py's nearest
 neighbour, guards what the priority returns, and evaluates through the real sandbox."""
+import numpy as np
 import pytest
 
 from funsearch.problem.evaluator import Evaluator, evaluate_in_process
@@ -11,8 +12,10 @@ CONSTRUCT = load_problem(ROOT / "problems" / "tsp_construct.py")
 WHOLE = load_problem(ROOT / "problems" / "tsp.py")
 
 LOOK_BACK = '''
-def next_city_priority(current, start, unvisited, distance_matrix):
-    return -distance_matrix[current, unvisited] + 0.3 * distance_matrix[start, unvisited]
+def next_city_priority(to_current, to_start, to_nearest):
+    priority = -to_current + 0.3 * to_start + 0.5 * to_nearest
+    to_current[:] = 0.0  # the inputs are the candidate's own copies: writing to them changes nothing outside
+    return priority
 '''
 
 
@@ -31,12 +34,13 @@ def test_a_different_priority_builds_a_different_valid_tour():
 
 
 @pytest.mark.parametrize("body,fragment", [
-    ("return -distance_matrix[current]", "shape"),  # one number per city, not per unvisited city
-    ("return [float('nan')] * len(unvisited)", "non-finite"),
-    ("return ['a'] * len(unvisited)", "not numbers"),
+    ("return -np.outer(to_current, to_start)", "shape"),  # a matrix, not one number per unvisited city
+    ("return float(to_current.min())", "shape"),  # one number for all of them
+    ("return [float('nan')] * len(to_current)", "non-finite"),
+    ("return ['a'] * len(to_current)", "not numbers"),
 ])
 def test_what_the_priority_returns_is_checked(body, fragment):
-    source = f"def next_city_priority(current, start, unvisited, distance_matrix):\n    {body}\n"
+    source = f"import numpy as np\ndef next_city_priority(to_current, to_start, to_nearest):\n    {body}\n"
     result = evaluate_in_process(CONSTRUCT, source)
     assert not result.valid and result.failure.value == "bad_output" and fragment in result.message
 
@@ -46,3 +50,11 @@ def test_through_the_sandbox_the_scores_are_the_in_process_ones():
         sandboxed = evaluator.evaluate(LOOK_BACK)
     assert sandboxed.valid
     assert [o.score for o in sandboxed.per_instance] == [o.score for o in evaluate_in_process(CONSTRUCT, LOOK_BACK).per_instance]
+
+
+def test_to_nearest_is_each_unvisited_citys_distance_to_its_nearest_unvisited_neighbour():
+    matrix = np.array([[0, 1, 4, 6], [1, 0, 2, 5], [4, 2, 0, 3], [6, 5, 3, 0]], dtype=float)
+    matrix.setflags(write=False)  # as the cached matrices are: the helper must not write to it
+    assert CONSTRUCT.module._nearest_other(matrix, np.array([1, 2, 3])).tolist() == [2, 2, 3]
+    assert CONSTRUCT.module._nearest_other(matrix, np.array([2, 3])).tolist() == [3, 3]
+    assert CONSTRUCT.module._nearest_other(matrix, np.array([3])).tolist() == [0]
