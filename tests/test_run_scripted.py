@@ -160,3 +160,11 @@ def test_behaviourally_new_programs_are_counted_without_the_cascade(first_run):
     # valid: samples 0 (first fit), 1 (-residual**2), 7 (-r + 100 * (r == 0)) and 9; 1 and 7 choose exactly the
     # bins best fit (the seed) chooses, so only 0 and 9 are new behaviour
     assert funnel["valid"] == 4 and funnel["behaviour_new"] == 2
+
+
+def test_held_out_splits_get_the_eval_commands_time_limit_not_the_runs(tmp_path):
+    # 50 ms per instance: OR1's 120 items fit, a Weibull 5k instance (5,000 priority calls) does not
+    summary = run_search(scripted(samples=2, eval_timeout=0.05), tmp_path / "tight", echo=lambda line: None)
+    weibull = summary.heldout["weibull_5k"]
+    assert weibull["valid"], weibull
+

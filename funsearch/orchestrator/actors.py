@@ -60,8 +60,19 @@ class EvaluatorActor:
         from funsearch.sandbox.limits import SandboxLimits
 
         self.problem = load_problem(problem_path)
+        self.memory_mb, self.slot = memory_mb, slot
         limits = SandboxLimits(wall_seconds=timeout, memory_mb=memory_mb)
         self.evaluator = Evaluator(self.problem, limits, slot=slot)
+
+    def relimit(self, timeout: float) -> None:
+        """Restart the fork server with another time limit per instance (held-out splits get `eval`'s)."""
+        from funsearch.problem.evaluator import Evaluator
+        from funsearch.sandbox.limits import SandboxLimits
+
+        if timeout != self.evaluator.limits.wall_seconds:
+            self.evaluator.close()
+            self.evaluator = Evaluator(self.problem, SandboxLimits(wall_seconds=timeout, memory_mb=self.memory_mb),
+                                       slot=self.slot)
 
     def evaluate(self, source: str, split: str | None, cascade=None) -> EvalResult:
         return self.evaluator.evaluate(source, split=split, cascade=cascade)

@@ -14,6 +14,7 @@ from funsearch.config import RunConfig
 from funsearch.orchestrator.actors import EvaluatorActor
 from funsearch.problem.cascade import CascadeRule, ParentProbe
 from funsearch.records import EvalResult, FailureKind
+from funsearch.sandbox.limits import DEFAULT_INSTANCE_SECONDS
 
 
 class Evaluations:
@@ -51,7 +52,10 @@ class Evaluations:
         return ray.get(self.actors[0].evaluate.remote(source, split or self.split))
 
     def heldout(self, source: str, splits: list[str]) -> dict[str, dict]:
-        """One program on each of `splits` (reporting only: not charged to the run's budget)."""
+        """One program on each of `splits` (reporting only: not charged to the run's budget), with `funsearch
+        eval`'s time limit per instance: held-out instances are larger than the training split's, and a
+        run's limit (`eval_timeout`) is sized for those; a held-out result must not depend on machine load."""
+        ray.get(self.actors[0].relimit.remote(max(self.cfg.eval_timeout, DEFAULT_INSTANCE_SECONDS)))
         out = {}
         for split in splits:
             r = self.evaluate_now(source, split)
