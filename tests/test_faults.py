@@ -163,3 +163,25 @@ def test_evaluator_killed_mid_evaluation_is_restarted_and_the_candidate_retried(
         store.close()
     assert evaluation["valid"] == 1 and evaluation["score"] == -51.9  # retried on the restarted actor
     assert sample["failure"] is None
+
+
+def test_ctrl_c_stops_a_parallel_sweep_and_its_cells_resume(tmp_path):
+    script = tmp_path / "completions.json"
+    script.write_text(json.dumps(distinct_completions(150)))
+    experiment = tmp_path / "long.toml"
+    experiment.write_text(f'name = "long"\nproblems = ["{PROBLEM}"]\nsizes = ["small"]\nbudgets = ["150-samples"]\n'
+                          f'seeds = [0, 1]\nbackend = "scripted"\nscripted_file = "{script}"\nislands = 2\n')
+    out = tmp_path / "sweep"
+    proc = subprocess.Popen([sys.executable, "-m", "funsearch", "sweep", str(experiment), "--parallel", "2",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        stores = list(out.glob("cells/*/run.sqlite"))
+        if stores and count_rows(stores[0], "samples") >= 10:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)  # to the driver alone, as `kill -INT` does: it must not be stuck in a wait
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted: continue with: funsearch sweep" in err
+    assert not list(out.glob("compact/*.json"))  # no cell was finished (nor half-written as finished)
