@@ -314,6 +314,29 @@ def test_adaptive_sweep_resumes_from_compact_data_and_is_reported(adaptive_sweep
     assert "| budget | grid: best size (confidence) | adaptive: best size (probability) |" in section
 
 
+def test_adaptive_sweep_replayed_over_a_grid_reuses_its_cells(adaptive_sweep, smoke_sweep, tmp_path):
+    out, cmd, _ = adaptive_sweep
+    plan = json.loads((out / "adaptive.json").read_text())
+    exp_file = cmd[cmd.index("sweep") + 1]
+    replay = tmp_path / "replay"
+    again = subprocess.run([sys.executable, "-m", "funsearch", "sweep", exp_file, "--out", str(replay), "--adaptive",
+                            "--no-report", "--reuse", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "running" not in again.stderr and "started" not in again.stderr      # nothing ran: every cell reused
+    assert f"cells reused from {out}" in again.stderr
+    steps = [(s["size"], s["seed"]) for s in json.loads((replay / "adaptive.json").read_text())[next(iter(plan))]]
+    assert steps == [(s["size"], s["seed"]) for s in next(iter(plan.values()))]     # same data, same choices
+    for path in (replay / "compact").glob("*.json"):
+        assert json.loads(path.read_text()) == json.loads((out / "compact" / path.name).read_text())
+    # another experiment's folder is refused in one line, before anything runs
+    smoke_out = smoke_sweep[0]
+    bad = subprocess.run([sys.executable, "-m", "funsearch", "sweep", exp_file, "--out", str(tmp_path / "other"),
+                          "--adaptive", "--reuse", str(smoke_out)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert bad.returncode == 2 and "another experiment's cell" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and not (tmp_path / "other").exists()
+
+
 def test_grid_runs_seed_by_seed():
     cells = expand(exp_of(problems=["problems/bin_packing.py", "problems/tsp.py"], seeds=[0, 1, 2]))
     seeds = [c.seed for c in cells]

@@ -21,6 +21,8 @@ def register(app: typer.Typer) -> None:
                                                                "or sweeps/<name>)"),
         address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto | ray://host:port"),
         report: bool = typer.Option(True, "--report/--no-report", help="write report.md when the sweep ends"),
+        reuse: Optional[Path] = typer.Option(None, "--reuse", help="another folder of this experiment: take its "
+                                                                   "finished cells instead of running them again"),
     ) -> None:
         """Run an experiment: problem x size x seed runs plus baselines, each to the largest budget; results.csv.
 
@@ -35,7 +37,7 @@ def register(app: typer.Typer) -> None:
             exp = load_experiment(config)
             sweep_dir = exp.out_dir(out)
             runner = Sweep(exp, sweep_dir, echo=lambda line: typer.echo(line, err=True), parallel=parallel,
-                           address=address)
+                           address=address, reuse=reuse)
             if adaptive:
                 runner.run_adaptive()
             else:
@@ -46,7 +48,8 @@ def register(app: typer.Typer) -> None:
             fail(str(exc))
         except KeyboardInterrupt:
             typer.echo(f"\ninterrupted: continue with: funsearch sweep {config}"
-                       + (f" --out {out}" if out else "") + (" --adaptive" if adaptive else ""), err=True)
+                       + (f" --out {out}" if out else "") + (" --adaptive" if adaptive else "")
+                       + (f" --reuse {reuse}" if reuse else ""), err=True)
             raise typer.Exit(130) from None
         typer.echo(f"results: {sweep_dir / 'results.csv'}")
         if report:

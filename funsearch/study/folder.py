@@ -62,11 +62,23 @@ class SweepFolder:
 
     def check_compacts(self) -> None:
         """Every compact file must be of this experiment (same defining fields)."""
+        self.check_compacts_against(self.exp)
+
+    def check_compacts_against(self, exp: ExperimentConfig) -> None:
+        """Every compact file must be of `exp` (same defining fields)."""
         for path in sorted((self.dir / compact.FOLDER).glob("*.json")):
             data = self._read(path)
-            why = incompatibility(data["experiment"], self.exp)
+            why = incompatibility(data["experiment"], exp)
             if why:
                 raise ExperimentError(f"{path} is another experiment's cell ({why}): not merged")
+
+    def take(self, other: "SweepFolder", key: str) -> bool:
+        """Copy `other`'s compact summary of cell `key` here, if it has one; True when copied."""
+        source = compact.path_of(other.dir, key)
+        if not source.is_file():
+            return False
+        compact.write(compact.path_of(self.dir, key), self._read(source))
+        return True
 
     def _read(self, path: Path) -> dict:
         try:

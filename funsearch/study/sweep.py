@@ -4,7 +4,8 @@ A cell is one run: (problem, size, mode, seed) to the largest budget (cells.py).
 from the run's ledger rows (budget_curves.py), so one long run per cell yields the whole curve.
 Modes: evolve (the search itself), best_of_n, single_island and random_mutation (the baselines).
 `--adaptive` chooses which evolve cells to run (adaptive_sweep.py, adaptive.py); `--parallel` runs cells as
-Ray tasks (orchestrator/tasks.py).
+Ray tasks (orchestrator/tasks.py). `--reuse DIR` takes a cell finished in another folder of the same experiment
+(same key, same defining settings) instead of running it again: an adaptive sweep replayed over a grid's runs.
 
 Layout (folder.py):  experiment.json, compact/<key>.json (a finished cell, committed), cells/<key>/ (its run
 directory: run.sqlite, config.json, cell.json, log.txt; git-ignored), adaptive.json, results.csv.
@@ -33,8 +34,11 @@ class Sweep:
     """Runs the cells of one experiment in SWEEP_DIR, resumably, and keeps results.csv current."""
 
     def __init__(self, exp: ExperimentConfig, sweep_dir: Path, echo: Callable[[str], None] = print,
-                 parallel: int = 1, address: str | None = None):
+                 parallel: int = 1, address: str | None = None, reuse: Path | None = None):
         self.exp, self.dir, self.echo, self.parallel, self.address = exp, Path(sweep_dir), echo, parallel, address
+        self.reuse = SweepFolder.open(reuse) if reuse is not None else None
+        if self.reuse is not None:
+            self.reuse.check_compacts_against(exp)    # before anything is written
         self.folder = SweepFolder(exp, self.dir)
         self.folder.adopt()                     # refuses another experiment's folder, before any run
         self.known: dict[str, Cell] = {}
@@ -54,6 +58,8 @@ class Sweep:
         """Run the cells not finished yet (skipping finished ones), then rewrite results.csv."""
         for cell in cells:
             self.known[cell.key] = cell
+        if self.reuse is not None:
+            self._take_reused(cells)
         todo = [c for c in cells if self.status(c) != "finished"]
         if len(todo) < len(cells):
             self.echo(f"{len(cells) - len(todo)} of {len(cells)} cells already finished (skipped)")
@@ -63,6 +69,12 @@ class Sweep:
             for k, cell in enumerate(todo, 1):
                 self._run_one(cell, k, len(todo))
         self.write()
+
+    def _take_reused(self, cells: list[Cell]) -> None:
+        """Copy the compact summaries of cells that --reuse's folder finished (and this one did not)."""
+        taken = [c.key for c in cells if self.status(c) != "finished" and self.folder.take(self.reuse, c.key)]
+        if taken:
+            self.echo(f"{len(taken)} cells reused from {self.reuse.dir}: {', '.join(taken)}")
 
     def _prepare(self, cell: Cell) -> tuple[dict, bool]:
         """(RunConfig as a dict, resume?) for a cell, starting it over when its directory is unusable."""
