@@ -234,6 +234,23 @@ def test_export_writes_a_committable_folder(smoke_sweep, tmp_path):
     assert (dest / "report.md").read_bytes() == (out / "report.md").read_bytes()
 
 
+def test_findings_are_shown_as_written_and_travel_with_an_export(smoke_sweep, tmp_path):
+    out, _, _ = smoke_sweep
+    clone = _committed_copy(out, tmp_path / "clone")
+    (clone / "findings.md").write_text("Small leads at every budget; a tie at the first.\n")
+    done = subprocess.run([sys.executable, "-m", "funsearch", "report", str(clone)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = (clone / "report.md").read_text()
+    head, rest = report.split("## What the data show (written by hand, findings.md)\n\n")
+    assert rest.startswith("Small leads at every budget; a tie at the first.\n") and "## bin_packing" not in head
+    dest = tmp_path / "export"
+    subprocess.run([sys.executable, "-m", "funsearch", "export", str(clone), str(dest)], cwd=ROOT, check=True,
+                   capture_output=True, timeout=300)
+    assert (dest / "findings.md").read_text() == (clone / "findings.md").read_text()
+    assert (dest / "report.md").read_bytes() == (clone / "report.md").read_bytes()
+
+
 def test_cells_record_their_definition(tmp_path):
     from funsearch.study.cells import Cell, recorded_cells
 

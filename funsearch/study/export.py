@@ -1,7 +1,7 @@
 """`funsearch export SWEEP_DIR DIR`: a committable copy of a sweep folder, without its run stores.
 
 DIR gets experiment.json, compact/ (every finished cell; cells finished in SWEEP_DIR without a compact file get
-one from their store first), adaptive.json when there is one, and then results.csv, report.md and the PNGs
+one from their store first), adaptive.json and findings.md when there are, and then results.csv, report.md and the PNGs
 rebuilt from compact/ alone (report.py). DIR is a sweep folder itself: `funsearch sweep EXPERIMENT --out DIR`
 resumes the experiment there (finished cells are never rerun). A DIR holding another experiment is refused.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from funsearch.study import compact
 from funsearch.study.folder import SweepFolder
+from funsearch.study.report_sections import FINDINGS
 
 
 def export(sweep_dir: str | Path, dest: str | Path) -> tuple[Path, int]:
@@ -27,6 +28,7 @@ def export(sweep_dir: str | Path, dest: str | Path) -> tuple[Path, int]:
         out = compact.path_of(target.dir, data["key"])
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(compact.path_of(source.dir, data["key"]), out)
-    if (source.dir / "adaptive.json").is_file():
-        shutil.copyfile(source.dir / "adaptive.json", target.dir / "adaptive.json")
+    for name in ("adaptive.json", FINDINGS):
+        if (source.dir / name).is_file():
+            shutil.copyfile(source.dir / name, target.dir / name)
     return write_report(target.dir), len(compacts)

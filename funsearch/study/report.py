@@ -3,7 +3,8 @@
 The report rebuilds results.csv from compact/ (folder.py; finished cells without one get it from their run store
 first) and is deterministic: the same compact data give byte-identical report.md, results.csv and PNGs (fixed
 bootstrap seeds, sorted groups, PNGs without a creation stamp).
-Top: how many grid cells are finished ("partial results" whenever some are not). Per problem: the answer table
+Top: how many grid cells are finished ("partial results" whenever some are not), then SWEEP_DIR/findings.md
+when there is one (a person's reading of the data, shown as written). Per problem: the answer table
 (best size at each budget, margin, posterior confidence and the bootstrap's) and where the best size changes;
 best metric vs budget per size and baseline (mean and 95 % bootstrap band over seeds: the README figure);
 improvement over the seed program per unit of modelled cost; the held-out metric of each run's best program; the
@@ -53,6 +54,7 @@ def write_report(sweep_dir: str | Path) -> Path:
         f"{exp.modelled_batch}; evaluation CPU included); backend {exp.backend}; {len(compacts)} runs; "
         f"{len({r['seed'] for r in rows})} seeds. Scores: higher is better. Means over seeds with 95 % bootstrap "
         "intervals. Every budget of a run is read from one long run's ledger rows.", ""]
+    lines += sections.findings_lines(sweep_dir)
     for problem in sorted({r["problem"] for r in rows}):
         lines += _problem_section(sweep_dir, problem, [r for r in rows if r["problem"] == problem],
                                   [c for c in compacts if c["rows"] and c["rows"][0]["problem"] == problem])

@@ -32,6 +32,17 @@ def progress_lines(done: int, grid: int) -> list[str]:
     return [f"All {grid} cells of the grid finished.", ""]
 
 
+FINDINGS = "findings.md"   # a person's reading of the data, kept in the sweep folder and shown as written
+
+
+def findings_lines(sweep_dir: Path) -> list[str]:
+    """SWEEP_DIR/findings.md under its own heading, as written (the report's only text not computed from data)."""
+    path = Path(sweep_dir) / FINDINGS
+    if not path.is_file():
+        return []
+    return ["## What the data show (written by hand, findings.md)", "", path.read_text().strip(), ""]
+
+
 def _leader(a) -> str:
     tied = sorted(s for s, m in a.means.items() if m == a.means[a.best])
     return f"tie ({' = '.join(tied)})" if len(tied) > 1 else a.best
