@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from funsearch.cost.budget import BudgetUnit
-from funsearch.study.experiment import ExperimentError, load_experiment, parse_experiment
+from funsearch.study.cells import expand
+from funsearch.study.experiment import ExperimentError, incompatibility, load_experiment, parse_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 DROP = object()
@@ -93,6 +94,10 @@ def test_the_ablation_and_targets_experiments_validate(monkeypatch):
                                             "parent_helpers": False}
     targets = load_experiment(ROOT / "experiments" / "search_targets.toml")
     assert targets.budget_unit.value == "samples" and len(targets.seeds) >= 5
+    # the cap-set slice shares the full experiment's folder: same defining settings, a subset of its cells
+    part = load_experiment(ROOT / "experiments" / "search_targets_cap_set.toml")
+    assert incompatibility(json.loads(part.model_dump_json()), targets) is None
+    assert {c.key for c in expand(part)} < {c.key for c in expand(targets)}
 
 
 BAD_INPUTS = [
