@@ -46,7 +46,7 @@ def pct(values) -> str:
     if not values:
         return "no run yet"
     mean, lo, hi = bootstrap_ci(values)
-    return f"{100 * mean:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}] ({len(values)} seeds)"
+    return f"{100 * mean:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}] ({len(values)} seed{'' if len(values) == 1 else 's'})"
 
 
 def beats_seed(data: dict) -> bool:
