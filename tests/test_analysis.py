@@ -48,6 +48,14 @@ def test_confidence_is_low_when_sizes_tie():
         assert answer.confidence < 0.95
 
 
+def test_a_size_tied_with_the_best_is_not_the_runner_up():
+    rows = rows_for({"mid": lambda b: -2.0, "small": lambda b: -2.0, "mini": lambda b: -3.0}, budgets=(1.0,))
+    (answer,) = analysis.best_sizes(rows)
+    assert answer.best in ("mid", "small") and answer.runner_up == "mini" and answer.margin == pytest.approx(1.0)
+    (all_tied,) = analysis.best_sizes(rows_for({"mid": lambda b: 1.0, "small": lambda b: 1.0}, budgets=(1.0,)))
+    assert all_tied.runner_up is None and all_tied.margin == 0.0
+
+
 def test_best_sizes_ignore_baselines_and_single_size_is_certain():
     rows = rows_for({"small": lambda b: 1.0})
     rows += [dict(r, mode="best_of_n", size="small", score=99.0) for r in rows]

@@ -44,8 +44,9 @@ class Answer:
 
     Attributes:
       best: the size with the highest mean score over seeds (None when no size has a result).
-      runner_up: the second best size (None with one size).
-      margin: best mean minus runner-up mean (score units; 0 with one size).
+      runner_up: the best size whose mean is below `best`'s (sizes tied with `best` are not runners-up; None
+        with one size or when every size ties).
+      margin: best mean minus runner-up mean (score units; 0 without a runner-up).
       confidence: posterior probability that `best` has the highest mean (`posterior_best`).
       means: size -> mean score; n: size -> seeds.
       prob_best: size -> posterior probability of being best.
@@ -146,7 +147,7 @@ def best_sizes(rows, seed: int = 0, n_boot: int = 4000) -> list[Answer]:
             probs = {s: post.get(s, 0.0) / total for s in ranked}  # the sizes observed at this budget
         else:
             boot = probs = {ranked[0]: 1.0}
-        runner = ranked[1] if len(ranked) > 1 else None
+        runner = next((s for s in ranked if means[s] < means[ranked[0]]), None)
         answers.append(Answer(problem, budget, group[0]["budget_amount"], ranked[0], runner,
                               means[ranked[0]] - means[runner] if runner else 0.0, probs[ranked[0]],
                               means, {s: len(v) for s, v in by_size.items()}, probs, boot))
