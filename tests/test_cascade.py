@@ -68,3 +68,30 @@ def test_a_failing_probe_is_reported_as_such(evaluator):
     rule = CascadeRule(probe=3, parents=(ParentProbe.of(full, 3),))
     broken = evaluator.evaluate("def priority(item, bins):\n    raise ValueError('boom')\n", cascade=rule)
     assert broken.failure is FailureKind.RUNTIME_ERROR and "boom" in broken.message
+
+
+def test_whole_split_noop_is_pure_and_needs_a_covered_split():
+    parent = ParentProbe.of(result([256.0], ["a"]), 3)       # a one-instance split: the probe is all of it
+    assert parent == ParentProbe(("a",), (256.0,))
+    rule = CascadeRule(probe=3, parents=(parent,))
+    assert not rule.stages(1)
+    assert rule.whole_split_noop(result([256.0], ["a"]))[0] is FailureKind.NOOP
+    assert rule.whole_split_noop(result([256.0], ["b"])) is None            # same score, other outputs
+    assert CascadeRule(probe=3, parents=(parent,), noop=False).whole_split_noop(result([256.0], ["a"])) is None
+    longer = CascadeRule(probe=1, parents=(parent,))                        # the staged path judges longer splits
+    assert longer.whole_split_noop(result([256.0, 1.0], ["a", "c"])) is None
+
+
+def test_one_instance_split_noop_in_the_sandbox():
+    """Cap set trains on one instance, so nothing is staged; a constant rewrite of the constant seed must still
+    be recognised as the parent's behaviour, and a program that orders vectors differently must not."""
+    with Evaluator(load_problem(ROOT / "problems" / "cap_set.py")) as ev:
+        seed = ev.evaluate("def priority(el, n):\n    return 0.0\n", split="n4")
+        assert seed.valid and len(seed.per_instance) == 1
+        rule = CascadeRule(probe=3, parents=(ParentProbe.of(seed, 3),))
+        same = ev.evaluate("def priority(el, n):\n    return -1.5\n", split="n4", cascade=rule)
+        assert same.failure is FailureKind.NOOP and not same.valid and same.score is None
+        other = ev.evaluate("def priority(el, n):\n    return float(sum(el) % 3)\n", split="n4", cascade=rule)
+        plain = ev.evaluate("def priority(el, n):\n    return float(sum(el) % 3)\n", split="n4")
+        assert other.valid and other.fingerprints != seed.fingerprints
+        assert other.score == plain.score and other.fingerprints == plain.fingerprints

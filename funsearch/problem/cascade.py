@@ -6,6 +6,9 @@ A candidate first runs on the split's first `probe` instances. Compared with its
 - a clear loser (FailureKind.CASCADE_STOP) when its mean probe score is below the worst parent's by more
   than `margin` times that parent's magnitude (scores are higher-is-better);
 - otherwise it goes on to the rest of the split, and the result is exactly that of a full evaluation.
+A split no longer than the probe (cap set's one instance) is not staged: the candidate runs on all of it, and
+the no-op check then applies to the whole split (`whole_split_noop`), so a rewrite that behaves exactly like a
+parent (`return 1.0` for `return 0.0`) is still recognised instead of entering the database as a new program.
 Everything here is data (Ray ships it to the evaluator actor) and decisions are deterministic.
 """
 from __future__ import annotations
@@ -30,8 +33,9 @@ class ParentProbe:
 
     @classmethod
     def of(cls, result: EvalResult, probe: int) -> "ParentProbe | None":
-        """The first `probe` instances of a valid result (None when it is not valid or too short)."""
-        if not result.valid or len(result.per_instance) < probe:
+        """The first `probe` instances of a valid result (all of them when the split is shorter; None when it
+        is not valid)."""
+        if not result.valid or not result.per_instance or probe <= 0:
             return None
         head = result.per_instance[:probe]
         return cls(tuple(o.fingerprint for o in head), tuple(float(o.score) for o in head))
@@ -63,16 +67,34 @@ class CascadeRule:
         if not probe_result.valid:
             return None
         mine = probe_result.fingerprints
-        if self.noop:
-            for k, parent in enumerate(self.parents):
-                if parent.fingerprints == mine:
-                    return FailureKind.NOOP, f"same outputs as parent {k} on the {len(mine)} probe instances"
+        twin = self._twin(mine)
+        if twin is not None:
+            return FailureKind.NOOP, f"same outputs as parent {twin} on the {len(mine)} probe instances"
         if self.margin is not None:
             worst = min(_mean(p.scores) for p in self.parents)
             got = _mean(probe_result.signature)
             if got < worst - self.margin * abs(worst):
                 return (FailureKind.CASCADE_STOP, f"probe mean {got:.6g} is more than {self.margin:.0%} below the "
                         f"worst parent's {worst:.6g}")
+        return None
+
+    def whole_split_noop(self, result: EvalResult) -> tuple[FailureKind, str] | None:
+        """(NOOP, one line) when a valid result of a split that was not staged equals a parent's outputs on
+        every instance; None otherwise (and for a split the probe does not cover: the staged path judges it)."""
+        if not result.valid or not (0 < len(result.per_instance) <= self.probe):
+            return None
+        twin = self._twin(result.fingerprints)
+        if twin is None:
+            return None
+        return FailureKind.NOOP, f"same outputs as parent {twin} on all {len(result.per_instance)} instances"
+
+    def _twin(self, fingerprints: tuple[str, ...]) -> int | None:
+        """The index of the first parent whose probe fingerprints equal these (None: no such parent)."""
+        if not self.noop:
+            return None
+        for k, parent in enumerate(self.parents):
+            if parent.fingerprints == fingerprints:
+                return k
         return None
 
 

@@ -132,7 +132,9 @@ class Evaluator:
             stage = self._stage(key, chosen, candidate_source)
             if isinstance(stage, EvalResult):
                 return stage
-            return score_outcomes(self.problem, chosen, stage[0], time.perf_counter() - start, stage[1])
+            whole = score_outcomes(self.problem, chosen, stage[0], time.perf_counter() - start, stage[1])
+            noop = cascade.whole_split_noop(whole) if cascade is not None else None
+            return whole if noop is None else _stopped(whole, *noop)
         k = cascade.probe
         first = self._stage(f"{key}[:{k}]", chosen[:k], candidate_source)
         if isinstance(first, EvalResult):
@@ -140,8 +142,7 @@ class Evaluator:
         probe = score_outcomes(self.problem, chosen[:k], first[0], time.perf_counter() - start, first[1])
         verdict = cascade.verdict(probe)
         if not probe.valid or verdict is not None:
-            kind, message = verdict or (probe.failure, probe.message)
-            return replace(probe, valid=False, score=None, failure=kind, message=message, metrics={})
+            return _stopped(probe, *(verdict or (probe.failure, probe.message)))
         rest = self._stage(f"{key}[{k}:]", chosen[k:], candidate_source)
         if isinstance(rest, EvalResult):
             return replace(rest, cpu_seconds=rest.cpu_seconds + first[1], seconds=time.perf_counter() - start)
@@ -170,6 +171,11 @@ class Evaluator:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _stopped(result: EvalResult, kind: FailureKind | None, message: str) -> EvalResult:
+    """A result the cascade stopped (or a probe that failed): not valid, no score, outputs and timings kept."""
+    return replace(result, valid=False, score=None, failure=kind, message=message, metrics={})
 
 
 def evaluate_in_process(problem: Problem, candidate_source: str, split: str | None = None,
