@@ -23,7 +23,7 @@ from funsearch.study.analysis import bootstrap_ci  # noqa: E402
 DEFAULT = ("docs/results/size_study_bin_packing", "docs/results/size_study_tsp", "docs/results/search_targets")
 HEADLINE = {"bin_packing": ("or1", ["or2", "or3", "or4", "weibull_5k"]), "tsp": ("train50", ["tsplib"]),
             "tsp_construct": ("train50", ["tsplib"]),
-            "cap_set": ("n8", [])}
+            "cap_set": ("n8", ["n7"])}
 
 
 def runs(folders) -> dict[tuple[str, str], list[dict]]:
