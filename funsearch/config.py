@@ -89,7 +89,8 @@ class RunConfig(BaseModel):
     steer: bool = Field(True, description="after a copy or no-op, the island's next prompt samples hotter "
                                           "(+0.2 per repeat, up to +0.6)")
     cascade_probe: int = Field(3, ge=0, description="probe instances evaluated first; a program with a parent's "
-                                                    "outputs there (no-op) or clearly worse stops early (0: off)")
+                                                    "outputs there (no-op) or clearly worse stops early; a split "
+                                                    "this short runs whole and its no-ops still count (0: off)")
     cascade_margin: float = Field(0.1, description="stop after the probe when the probe mean is below the worst "
                                                    "parent's by more than this fraction (negative: only no-ops stop)")
     parent_helpers: bool = Field(True, description="a program that calls <name>_vK gets parent K as a helper")
