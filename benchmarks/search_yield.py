@@ -27,14 +27,15 @@ HEADLINE = {"bin_packing": ("or1", ["or2", "or3", "or4", "weibull_5k"]), "tsp": 
 
 
 def runs(folders) -> dict[tuple[str, str], list[dict]]:
-    """(problem, size) -> compact cells of finished evolve runs."""
+    """(problem, size) -> compact cells of finished evolve runs; an ablation's variant shows as "size, variant"."""
     out = defaultdict(list)
     for folder in folders:
         for path in sorted((Path(folder) / "compact").glob("*.json")):
             data = compact.read(path)
             cell = data["cell"]
-            if cell["mode"] == "evolve" and not cell.get("variant"):
-                out[(Path(cell["problem"]).stem, cell["size"])].append(data)
+            if cell["mode"] == "evolve":
+                size = cell["size"] + (f", {cell['variant']}" if cell.get("variant") else "")
+                out[(Path(cell["problem"]).stem, size)].append(data)
     return out
 
 
@@ -71,11 +72,12 @@ def table(folders) -> list[str]:
     lines = ["| measure | problem | size | measured: mean [95 % CI] (seeds) | runs | target |",
              "|---|---|---|---|---|---|"]
     for (problem, size), group in sorted(by.items()):
-        if size not in ("small", "mid"):
+        model = size.split(",")[0]
+        if model not in ("small", "mid"):
             continue
         lines.append(f"| copies of a parent or earlier program | {problem} | {size} | "
                      f"{pct([rate(d, 'duplicates') for d in group])} | {samples(group)} | <= 15 % |")
-        if size == "small":
+        if model == "small":
             new = [(d["funnel"]["valid"] + d["funnel"]["noops"]) / max(1, d["funnel"]["samples"]) for d in group]
             lines.append(f"| valid and new (not a copy; no-ops count) | {problem} | {size} | {pct(new)} | "
                          f"{samples(group)} | >= 50 % |")

@@ -88,6 +88,8 @@ class RunConfig(BaseModel):
                           "(models/*.toml `prompt`)")
     steer: bool = Field(True, description="after a copy or no-op, the island's next prompt samples hotter "
                                           "(+0.2 per repeat, up to +0.6)")
+    diverge: bool = Field(False, description="classic prompt: the sampler may not copy a parent past a random line "
+                                             "of it (funsearch/program/divergence.py; llama.cpp backend only)")
     cascade_probe: int = Field(3, ge=0, description="probe instances evaluated first; a program with a parent's "
                                                     "outputs there (no-op) or clearly worse stops early; a split "
                                                     "this short runs whole and its no-ops still count (0: off)")
@@ -106,6 +108,13 @@ class RunConfig(BaseModel):
         if not value:
             raise ValueError("at least one model size is needed")
         return tuple(value)
+
+    @model_validator(mode="after")
+    def _divergence_is_applied(self):
+        if self.diverge and self.backend in ("openai", "vllm"):
+            raise ValueError(f"diverge needs token-level control of sampling, which the {self.backend} backend "
+                             "does not give here: use --backend llamacpp or --no-diverge")
+        return self
 
     @model_validator(mode="after")
     def _simulation_is_named(self):

@@ -107,3 +107,32 @@ def test_reused_prompt_prefix_is_reported_as_cached(small):
     assert first.usage.cached_prompt_tokens == 0  # cold KV cache: the whole prompt is computed
     # the second sample shares the whole prompt with the first: all but the last token come from the cache
     assert second.usage.cached_prompt_tokens == second.usage.prompt_tokens - 1
+
+
+def test_forced_divergence_turns_a_greedy_copy_into_a_change(small):
+    """Greedy decoding copies the last parent of this prompt; with a divergence it may not, and writes another
+    program (the real model and the real logits processor; program/divergence.py)."""
+    import random
+
+    from funsearch.problem.loader import load_problem
+    from funsearch.program.canonical import program_hash
+    from funsearch.program.prompt import PromptView
+    from funsearch.program.strategies import plan_prompt
+    from funsearch.search.bookkeeping import extract
+
+    prob = load_problem("problems/bin_packing.py")
+    view = PromptView(prob.preamble, prob.function_name, prob.signature, prob.docstring)
+    parents = [prob.baseline_source, f"def priority{prob.signature}:\n    return item / bins\n"]
+    plan = plan_prompt("classic", view, parents, random.Random(0), diverge=True)
+    hashes = {program_hash(p) for p in parents}
+
+    def program(divergence):
+        params = SamplingParams(temperature=0.0, max_tokens=60, seed=0, divergence=divergence)
+        c = small.complete(plan.text, params)[0]
+        return c.text, extract(0, c, prob.function_name, prob.parameters, plan.header)
+
+    text, copied = program(None)
+    assert copied.program_hash in hashes, f"premise: greedy decoding copies a parent here, got {text!r}"
+    text, changed = program(plan.divergence)
+    assert changed.source is not None and changed.program_hash not in hashes, text
+    assert not text.startswith("    return item / bins\n")

@@ -67,6 +67,8 @@ def run(
     prompt: Optional[str] = typer.Option(None, "--prompt",
                                          help="classic | edit | idea | mix (default: each size's own, models/*.toml)"),
     steer: bool = typer.Option(True, "--steer/--no-steer", help="sample hotter on an island after a copy"),
+    diverge: bool = typer.Option(False, "--diverge/--no-diverge",
+                                 help="classic prompt: the model may not copy a parent past a random line of it"),
     cascade_probe: int = typer.Option(3, "--cascade-probe",
                                       help="probe instances evaluated first (no-ops and clear losers stop; 0: off)"),
     cascade_margin: float = typer.Option(0.1, "--cascade-margin",

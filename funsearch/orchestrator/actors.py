@@ -86,17 +86,22 @@ class EvaluatorActor:
 
 @ray.remote(num_cpus=0)
 class DatabaseActor:
-    """The island program database, the copy steering and the prompt planner."""
+    """The island program database, the copy steering, the programs seen (for --diverge) and the prompt planner."""
 
-    def __init__(self, view, db_config, seed: int, snapshot: dict | None, baseline: str, steer: bool = True):
+    def __init__(self, view, db_config, seed: int, snapshot: dict | None, baseline: str, steer: bool = True,
+                 diverge: bool = False):
         from funsearch.program.canonical import program_hash
+        from funsearch.program.divergence import KnownCode
         from funsearch.search.database import ProgramDatabase
         from funsearch.search.steering import Steering
 
-        self.view, self.seed = view, seed
+        self.view, self.seed, self.diverge = view, seed, diverge
         self.baseline, self.baseline_hash = baseline, program_hash(baseline)
         self.db = ProgramDatabase.from_dict(snapshot) if snapshot else ProgramDatabase(db_config, seed)
         self.steering = Steering.from_dict((snapshot or {}).get("steering"), enabled=steer)
+        self.known = KnownCode(codes=(snapshot or {}).get("known") or ())
+        if diverge and not snapshot:
+            self._see(baseline)
 
     def sample_prompts(self, requests: list[tuple[str, bool, int, float]]) -> list:
         """Several draws in one call, in order: (strategy, best_of_n, sample_id, temperature) each."""
@@ -115,12 +120,24 @@ class DatabaseActor:
             island, parents = request.island, request.parents
             ids, hashes, sources = (tuple(p.id for p in parents), tuple(p.hash for p in parents),
                                     tuple(p.source for p in parents))
-        plan = plan_prompt(strategy, self.view, sources, draw_rng(self.seed, sample_id))
+        plan = plan_prompt(strategy, self.view, sources, draw_rng(self.seed, sample_id), self.diverge,
+                           self.known.codes)
         return PromptDraw(island, ids, hashes, sources, plan, self.steering.temperature(temperature, island))
 
-    def note(self, island: int, outcome: str) -> None:
-        """Steering: one registered sample's outcome on `island` ("copy", "noop" or anything else)."""
+    def note(self, island: int, outcome: str, source: str | None = None) -> None:
+        """Steering: one registered sample's outcome on `island` ("copy", "noop" or anything else); `source`: its
+        program when the run had not seen it before."""
         self.steering.note(island, outcome)
+        if source is not None and self.diverge:
+            self._see(source)
+
+    def _see(self, source: str) -> None:
+        from funsearch.program.strategies import body_lines
+
+        try:
+            self.known.add(body_lines(source, self.view.function_name))
+        except Exception:  # candidate text that does not parse as expected: not remembered, never fatal
+            pass
 
     def register(self, source: str, signature: tuple, score: float, island: int | None, meta: dict):
         best_before = self.best()
@@ -129,7 +146,7 @@ class DatabaseActor:
         return record.id, new_best
 
     def snapshot(self) -> dict:
-        return {**self.db.to_dict(), "steering": self.steering.to_dict()}
+        return {**self.db.to_dict(), "steering": self.steering.to_dict(), "known": list(self.known.codes)}
 
     def best(self):
         try:

@@ -39,5 +39,6 @@ class Draws:
         for (slot, k, n), draw in zip(wanted, ray.get(ref)):
             draw = replace(draw, registered=seen.get(draw.island, 0))
             params = SamplingParams(temperature=draw.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
-                                    stop=pool.stops(slot), seed=bookkeeping.sample_seed(cfg.seed, k))
+                                    stop=pool.stops(slot), seed=bookkeeping.sample_seed(cfg.seed, k),
+                                    divergence=draw.plan.divergence)
             pool.submit(slot, draw, params, n, k)

@@ -88,7 +88,7 @@ class SearchLoop:
         if cfg.reset_period:
             db_kwargs["reset_period"] = cfg.reset_period
         self.db = DatabaseActor.remote(view, DatabaseConfig(**db_kwargs), cfg.seed, snapshot,
-                                       self.problem.baseline_source, cfg.steer)
+                                       self.problem.baseline_source, cfg.steer, cfg.diverge)
         self.evals.start(1)
 
     def start_proposers(self) -> None:
@@ -240,7 +240,7 @@ class SearchLoop:
         if draw is not None:
             row["staleness"] = self.island_programs.get(island, 0) - draw.registered
         outcome, gain = self._settle(row, h, model, draw)
-        self.db.note.remote(island, outcome)
+        self.db.note.remote(island, outcome, row["source"] if outcome != "copy" else None)
         self.store.add_sample(row)
         self.pool.observe(model, gain, row["modelled_cost"])
 

@@ -14,6 +14,10 @@ funsearch/program/prompt.py) and then opens `<name>_v{k}` in its own way:
   open after "Idea:" so that the model states its idea (a "thought") before the code.
 - `mix`: one of `edit` and `idea` drawn per sample.
 
+`diverge=True` adds forced divergence to the classic prompt (funsearch/program/divergence.py): the sampler may not
+copy a parent past a random line of it, nor write out a `known` program (the code of one sampled before). The other
+strategies already open the function their own way.
+
 A `PromptPlan` says what the completion continues (`prefix`): extraction runs on prefix + completion. The
 strategy's choices come from the `rng` the caller passes (seeded per request: reproducible, no state).
 """
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from funsearch.program.canonical import rename_function
+from funsearch.program.divergence import Divergence
 from funsearch.program.prompt import PromptView, completion_header, improved_doc, listing
 
 STRATEGIES = ("classic", "edit", "idea", "mix")
@@ -48,7 +53,9 @@ class PromptPlan:
         ("" for classic: the completion is glued to `header` when it is a body-only continuation).
       header: the classic header (for extract_function's header argument), or None.
       version: k, the version asked for (`<name>_v{k}`).
-      tag: what was drawn, e.g. "classic", "edit:L3" (edit before body line 3), "idea:formula".
+      tag: what was drawn, e.g. "classic", "edit:L3" (edit before body line 3), "idea:formula",
+        "classic+diverge:L2" (the last parent may be copied up to its body line 2, not past it).
+      divergence: what the sampler may not copy (classic with diverge), or None.
     """
 
     text: str
@@ -56,14 +63,16 @@ class PromptPlan:
     header: str | None
     version: int
     tag: str
+    divergence: Divergence | None = None
 
     def program_text(self, completion: str) -> str:
         """The text extraction should read: what the prompt wrote of the function, then the completion."""
         return self.prefix + completion
 
 
-def plan_prompt(strategy: str, view: PromptView, parents: Sequence[str], rng: random.Random) -> PromptPlan:
-    """The prompt for `parents` (ascending score) under `strategy` (one of STRATEGIES)."""
+def plan_prompt(strategy: str, view: PromptView, parents: Sequence[str], rng: random.Random,
+                diverge: bool = False, known: Sequence[str] = ()) -> PromptPlan:
+    """The prompt for `parents` (ascending score) under `strategy` (one of STRATEGIES); `diverge`: see above."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown prompt strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
     if strategy == "mix":
@@ -71,7 +80,11 @@ def plan_prompt(strategy: str, view: PromptView, parents: Sequence[str], rng: ra
     k = len(parents)
     if strategy == "classic" or k == 0:
         header = completion_header(view, k)
-        return PromptPlan(listing(view, parents) + "\n\n\n" + header, "", header, k, "classic")
+        divergence = _divergence(view, parents, rng, known) if diverge and k else None
+        tag = "classic"
+        if divergence is not None:
+            tag += f"+diverge:L{divergence.lines[divergence.parents - 1]}" if divergence.parents else "+diverge"
+        return PromptPlan(listing(view, parents) + "\n\n\n" + header, "", header, k, tag, divergence)
     if strategy == "edit":
         prefix, line = _edit_prefix(view, parents[-1], k, rng)
         return PromptPlan(listing(view, parents) + "\n\n\n" + prefix, prefix, None, k, f"edit:L{line}")
@@ -86,6 +99,19 @@ def _idea(view: PromptView, parents: Sequence[str], rng: random.Random) -> Promp
     doc = f"{improved_doc(name, k)[:-1]}: {operator}.\n{_INDENT}Idea:"
     prefix = f"def {name}_v{k}{view.signature}:\n{_INDENT}\"\"\"{doc}"
     return PromptPlan(listing(view, parents) + "\n\n\n" + prefix, prefix, None, k, f"idea:{key}")
+
+
+def _divergence(view: PromptView, parents: Sequence[str], rng: random.Random,
+                known: Sequence[str]) -> Divergence | None:
+    """Each parent's body as the listing shows it (renamed to its version), with a random line to diverge by."""
+    bodies = []
+    for i, source in enumerate(parents):
+        name = f"{view.function_name}_v{i}"
+        try:
+            bodies.append(body_lines(rename_function(source, view.function_name, name), name))
+        except Exception:  # never expected of a registered program: skip it, never fail the draw
+            continue
+    return Divergence.plan(bodies, rng, known)
 
 
 def _edit_prefix(view: PromptView, parent: str, k: int, rng: random.Random) -> tuple[str, int]:

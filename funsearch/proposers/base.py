@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from funsearch.program.divergence import Divergence
+
 
 class ProposerError(RuntimeError):
     """A backend could not produce completions (server down, model missing...). One-line message."""
@@ -23,6 +25,8 @@ class SamplingParams:
       max_tokens: cap on completion tokens.
       stop: stop sequences; the completion excludes them.
       seed: base seed; sample i of a call uses seed + i so every sample differs and replays exactly.
+      divergence: text the completion may not copy past a chosen line (program/divergence.py); applied by the
+        llama.cpp backend in completion mode (the run refuses it with backends that cannot apply it).
     """
 
     temperature: float = 0.8
@@ -30,6 +34,7 @@ class SamplingParams:
     max_tokens: int = 400
     stop: tuple[str, ...] = ()
     seed: int = 0
+    divergence: Divergence | None = None
 
     def key(self) -> tuple:
         return (self.temperature, self.top_p, self.max_tokens, tuple(self.stop), self.seed)

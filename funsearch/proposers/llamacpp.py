@@ -2,6 +2,8 @@
 
 One `Llama` per proposer. Sample i of a call uses seed params.seed + i, so every sample
 differs and each replays exactly. The GGUF is verified (sha256) before it is loaded.
+A request's `divergence` (program/divergence.py) is applied by a logits processor in completion mode; the
+vocabulary index it needs is built once, on first use.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from funsearch.program.divergence import Divergence, TokenIndex
 from funsearch.proposers.base import Completion, ProposerError, SamplingParams, Usage, merged_stop
 from funsearch.weights.files import ensure_model_file
 from funsearch.weights.registry import ModelSpec
@@ -56,6 +59,14 @@ def _verified_file(spec: ModelSpec, model_path: str | Path | None, wheels_dir: P
     return path
 
 
+def _piece(llm: Any, token: int) -> str | None:
+    """A token's text, or None when it is not text on its own (part of a UTF-8 character)."""
+    try:
+        return llm.detokenize([token]).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 class LlamaCppProposer:
     """llama.cpp embedded in this process.
 
@@ -90,6 +101,7 @@ class LlamaCppProposer:
         self.system_prompt = system_prompt if system_prompt is not None else spec.system_prompt
         self.n_threads, self.n_ctx = int(n_threads), int(n_ctx)
         self.reset_between_samples = reset_between_samples
+        self._tokens: TokenIndex | None = None
         self._lock = threading.Lock()
         t0 = time.perf_counter()
         try:
@@ -114,6 +126,8 @@ class LlamaCppProposer:
             cached = 0  # the chat template hides the token prefix; llama.cpp still reuses it
         else:
             cached = self._cached_prefix(prompt)
+            if params.divergence is not None:
+                kw["logits_processor"] = [self._diverging(params.divergence)]
             out = self._llm.create_completion(prompt=prompt, **kw)
             choice = out["choices"][0]
             text = choice["text"]
@@ -122,6 +136,26 @@ class LlamaCppProposer:
         usage = Usage(int(u["prompt_tokens"]), int(u["completion_tokens"]), seconds, seconds,
                       cached_prompt_tokens=cached)
         return Completion(text, usage, self.model, seed, choice.get("finish_reason") or "stop")
+
+    def _diverging(self, divergence: Divergence):
+        """A logits processor that bans the tokens `divergence` forbids after the text generated so far."""
+        import numpy as np
+
+        if self._tokens is None:
+            self._tokens = TokenIndex([_piece(self._llm, i) for i in range(self._llm.n_vocab())])
+        index, start, generated = self._tokens, [], bytearray()
+
+        def process(input_ids, scores):
+            if not start:  # first call: everything evaluated so far is the prompt
+                start.append(len(input_ids))
+            else:
+                generated.extend(self._llm.detokenize([int(input_ids[-1])]))
+            banned = index.banned(divergence, generated.decode("utf-8", "ignore"))
+            if banned:
+                scores[np.asarray(banned, dtype=np.intp)] = -np.inf
+            return scores
+
+        return process
 
     def _cached_prefix(self, prompt: str) -> int:
         """Prompt tokens llama.cpp will reuse from its KV cache (the prefix shared with the last call)."""

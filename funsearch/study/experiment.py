@@ -31,7 +31,7 @@ SWEEP_UNITS = (BudgetUnit.DOLLARS, BudgetUnit.GPU_SECONDS, BudgetUnit.TOKENS, Bu
 DEFINING_FIELDS = ("name", "budgets", "price_as", "modelled_batch", "backend", "scripted_file", "base_url",
                    "max_samples", "islands", "eval_timeout", "max_tokens", "temperature")
 
-VARIANT_FIELDS = ("prompt", "steer", "cascade_probe", "cascade_margin", "parent_helpers", "temperature",
+VARIANT_FIELDS = ("prompt", "steer", "diverge", "cascade_probe", "cascade_margin", "parent_helpers", "temperature",
                   "functions_per_prompt", "samples_per_prompt", "islands", "max_tokens")
 
 
