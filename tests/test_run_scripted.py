@@ -162,9 +162,49 @@ def test_behaviourally_new_programs_are_counted_without_the_cascade(first_run):
     assert funnel["valid"] == 4 and funnel["behaviour_new"] == 2
 
 
-def test_held_out_splits_get_the_eval_commands_time_limit_not_the_runs(tmp_path):
-    # 50 ms per instance: OR1's 120 items fit, a Weibull 5k instance (5,000 priority calls) does not
-    summary = run_search(scripted(samples=2, eval_timeout=0.05), tmp_path / "tight", echo=lambda line: None)
-    weibull = summary.heldout["weibull_5k"]
-    assert weibull["valid"], weibull
+SLOW_HELD_OUT = '''"""Fast on its training split, slow by construction on its held-out one (0.6 s per instance)."""
+import time
 
+import funsearch
+
+SPLITS = ("fast", "slow")
+TRAIN_SPLIT = "fast"
+
+
+def load_split(name):
+    return [{"name": f"{name}_{k}", "values": [3.0, 1.0, 2.0], "pause": 0.6 if name == "slow" else 0.0}
+            for k in range(2)]
+
+
+@funsearch.evolve
+def priority(value: float) -> float:
+    """Priority of a number; the driver lists positions by increasing priority."""
+    return value
+
+
+@funsearch.run
+def solve(instance):
+    time.sleep(instance["pause"])
+    return sorted(range(3), key=lambda i: priority(instance["values"][i]))
+
+
+def score(instance, solution):
+    return float(solution == [1, 2, 0])
+'''
+
+
+def test_held_out_splits_get_the_eval_commands_time_limit_not_the_runs(tmp_path):
+    """The run's limit (0.3 s per instance) would kill every held-out instance (each sleeps 0.6 s); held out,
+    the best program gets the eval command's limit instead. Slow by construction, not by machine speed."""
+    from funsearch.problem.evaluator import Evaluator
+    from funsearch.problem.loader import load_problem
+    from funsearch.sandbox.limits import SandboxLimits
+
+    path = tmp_path / "slow_held_out.py"
+    path.write_text(SLOW_HELD_OUT)
+    problem = load_problem(str(path))
+    with Evaluator(problem, SandboxLimits(wall_seconds=0.3)) as tight:  # premise: the run's limit fails it
+        assert not tight.evaluate(problem.baseline_source, split="slow").valid
+    cfg = make_config(problem=str(path), mode="random_mutation", samples=2, seed=1, islands=2, eval_timeout=0.3)
+    summary = run_search(cfg, tmp_path / "tight", echo=lambda line: None)
+    assert summary.heldout["slow"]["valid"], summary.heldout["slow"]
