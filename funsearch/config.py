@@ -146,8 +146,9 @@ def first_error(exc: Exception) -> str:
     """One line naming the offending field of a pydantic error."""
     if isinstance(exc, ValidationError):
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err.get("loc", ())) or "config"
-        return f"{where}: {err.get('msg', 'invalid')}"
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        message = err.get("msg", "invalid").removeprefix("Value error, ")
+        return f"{where}: {message}" if where else message  # a model-level check names its fields itself
     return str(exc).splitlines()[0]
 
 

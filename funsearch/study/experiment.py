@@ -188,9 +188,6 @@ def parse_experiment(data: dict, source: str = "experiment") -> ExperimentConfig
         return ExperimentConfig.model_validate(data)
     except ValidationError as exc:
         message = first_error(exc)
-        if message.startswith("config: Value error, "):       # model-level check: the message names the field
-            message = message[len("config: Value error, "):]
-        message = message.replace(": Value error, ", ": ")
         raise ExperimentError(f"{source}: {message}") from None
 
 
