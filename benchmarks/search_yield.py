@@ -81,6 +81,10 @@ def table(folders) -> list[str]:
             new = [(d["funnel"]["valid"] + d["funnel"]["noops"]) / max(1, d["funnel"]["samples"]) for d in group]
             lines.append(f"| valid and new (not a copy; no-ops count) | {problem} | {size} | {pct(new)} | "
                          f"{samples(group)} | >= 50 % |")
+            probe = [(d["funnel"]["valid"] + d["funnel"]["noops"] + d["funnel"]["cascade_stops"])
+                     / max(1, d["funnel"]["samples"]) for d in group]
+            lines.append(f"| valid on the probe and new (cascade stops count too) | {problem} | {size} | "
+                         f"{pct(probe)} | {samples(group)} | (looser) |")
             lines.append(f"| valid and behaviourally new | {problem} | {size} | "
                          f"{pct([rate(d, 'behaviour_new') for d in group])} | {samples(group)} | (stricter) |")
         wins = [d for d in group if beats_seed(d)]
