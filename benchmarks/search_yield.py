@@ -2,8 +2,9 @@
 
     python benchmarks/search_yield.py [FOLDER ...]
 
-Default folders: docs/results/size_study_bin_packing, docs/results/size_study_tsp, docs/results/search_targets
-(what `funsearch sweep experiments/size_study_*.toml` and `experiments/search_targets.toml` write). Every figure
+Default folders: docs/results/size_study_bin_packing, docs/results/size_study_tsp, docs/results/search_targets and
+docs/results/diverge_ablation (what `funsearch sweep experiments/size_study_*.toml`, `search_targets.toml` and
+`diverge_ablation.toml` write; an ablation's arms show as "small, default" and "small, diverge"). Every figure
 is over the evolve runs found there, per (problem, size), with the seeds it rests on and a 95 % bootstrap
 interval over seeds; nothing is measured here, so the table is the same on every machine. A target the data
 cannot speak to yet (no finished run) says so.
@@ -20,7 +21,8 @@ sys.path.insert(0, str(ROOT))
 from funsearch.study import compact  # noqa: E402
 from funsearch.study.analysis import bootstrap_ci  # noqa: E402
 
-DEFAULT = ("docs/results/size_study_bin_packing", "docs/results/size_study_tsp", "docs/results/search_targets")
+DEFAULT = ("docs/results/size_study_bin_packing", "docs/results/size_study_tsp", "docs/results/search_targets",
+           "docs/results/diverge_ablation")
 HEADLINE = {"bin_packing": ("or1", ["or2", "or3", "or4", "weibull_5k"]), "tsp": ("train50", ["tsplib"]),
             "tsp_construct": ("train50", ["tsplib"]),
             "cap_set": ("n8", ["n7"])}

@@ -11,11 +11,11 @@ not write past the end of that line as the parent has it:
   no text (end of sequence), which would end the completion on a copy.
 
 Copies are compared as code: blank lines, comment lines and trailing spaces are left out of both texts (writing
-or dropping a comment changes no program). The model may diverge anywhere before; once it has, nothing is banned. The programs the run has already seen
-(`known`: every program sampled before, valid or not) are held to their last line: a completion may not write one
-of them out verbatim either. Each completion therefore differs from
-every parent's text by that line at the latest (mostly a one-line change, which is the edit a small model gets
-right most often). It can still re-derive a parent's program in other words (`x=1` for `x = 1`) or write a program
+or dropping a comment changes no program). The model may diverge anywhere before; once it has, nothing is banned.
+The programs the run has already seen (`known`: every program sampled before, valid or not) are held to their last
+line: a completion may not write one of them out verbatim either. Each completion therefore differs from every
+parent's text by that line at the latest (mostly a one-line change, which is the edit a small model gets right
+most often). It can still re-derive a parent's program in other words (`x=1` for `x = 1`) or write a program
 that is not in the prompt: those remain copies or no-ops and are caught as before.
 
 Backends apply it token by token (llama.cpp through a logits processor): `TokenIndex` says which token ids are
