@@ -94,11 +94,12 @@ def test_unreachable_proposer_fails_samples_and_the_run_stops_cleanly(tmp_path):
 
 
 def test_ctrl_c_stops_cleanly_with_state_saved(tmp_path):
+    # 1,500 samples: ten times what a loaded machine runs before the interrupt arrives (150 once finished first)
     script = tmp_path / "completions.json"
-    script.write_text(json.dumps(distinct_completions(150)))
+    script.write_text(json.dumps(distinct_completions(1500)))
     out = tmp_path / "runs"
     cmd = [sys.executable, "-m", "funsearch", "run", str(PROBLEM), "--backend", "scripted", "--scripted",
-           str(script), "--samples", "150", "--out", str(out)]
+           str(script), "--samples", "1500", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -114,7 +115,7 @@ def test_ctrl_c_stops_cleanly_with_state_saved(tmp_path):
     try:
         assert store.meta("stop_reason") == "interrupted"
         assert store.latest_checkpoint() is not None
-        assert 20 <= store.count("samples") < 150
+        assert 20 <= store.count("samples") < 1500
     finally:
         store.close()
 
@@ -166,11 +167,13 @@ def test_evaluator_killed_mid_evaluation_is_restarted_and_the_candidate_retried(
 
 
 def test_ctrl_c_stops_a_parallel_sweep_and_its_cells_resume(tmp_path):
+    # cells of 1,500 samples: none can finish before the interrupt, even on a loaded machine (150 once did)
     script = tmp_path / "completions.json"
-    script.write_text(json.dumps(distinct_completions(150)))
+    script.write_text(json.dumps(distinct_completions(1500)))
     experiment = tmp_path / "long.toml"
-    experiment.write_text(f'name = "long"\nproblems = ["{PROBLEM}"]\nsizes = ["small"]\nbudgets = ["150-samples"]\n'
-                          f'seeds = [0, 1]\nbackend = "scripted"\nscripted_file = "{script}"\nislands = 2\n')
+    experiment.write_text(f'name = "long"\nproblems = ["{PROBLEM}"]\nsizes = ["small"]\nbudgets = ["1500-samples"]\n'
+                          f'max_samples = 1500\nseeds = [0, 1]\nbackend = "scripted"\nscripted_file = "{script}"\n'
+                          f'islands = 2\n')
     out = tmp_path / "sweep"
     proc = subprocess.Popen([sys.executable, "-m", "funsearch", "sweep", str(experiment), "--parallel", "2",
                              "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
