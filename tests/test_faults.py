@@ -22,6 +22,12 @@ def distinct_completions(n: int) -> list[str]:
     return [f"    return -(bins - item) + {k / 1000:.3f} * (bins == bins.max())\n" for k in range(n)]
 
 
+def as_from_a_terminal() -> None:
+    """Child setup: Ctrl-C's default disposition. A shell's background job (`cmd &`, as CI may run the suite)
+    starts with SIGINT ignored and passes that on to every child, so a Python child would never see the interrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def count_rows(db: Path, table: str) -> int:
     try:
         con = sqlite3.connect(db, timeout=5)
@@ -100,7 +106,8 @@ def test_ctrl_c_stops_cleanly_with_state_saved(tmp_path):
     out = tmp_path / "runs"
     cmd = [sys.executable, "-m", "funsearch", "run", str(PROBLEM), "--backend", "scripted", "--scripted",
            str(script), "--samples", "1500", "--out", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_from_a_terminal)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         found = list(out.glob("*/run.sqlite"))
@@ -176,7 +183,8 @@ def test_ctrl_c_stops_a_parallel_sweep_and_its_cells_resume(tmp_path):
                           f'islands = 2\n')
     out = tmp_path / "sweep"
     proc = subprocess.Popen([sys.executable, "-m", "funsearch", "sweep", str(experiment), "--parallel", "2",
-                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_from_a_terminal)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         stores = list(out.glob("cells/*/run.sqlite"))
