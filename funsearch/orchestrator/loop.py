@@ -240,7 +240,8 @@ class SearchLoop:
         if draw is not None:
             row["staleness"] = self.island_programs.get(island, 0) - draw.registered
         outcome, gain = self._settle(row, h, model, draw)
-        self.db.note.remote(island, outcome, row["source"] if outcome != "copy" else None)
+        seen = row["source"] if self.cfg.diverge and outcome != "copy" else None  # only --diverge remembers it
+        self.db.note.remote(island, outcome, seen)
         self.store.add_sample(row)
         self.pool.observe(model, gain, row["modelled_cost"])
 

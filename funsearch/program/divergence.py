@@ -83,10 +83,6 @@ class Divergence:
         return [(target[len(code):], end - len(code)) for target, end in zip(self.targets, self.ends)
                 if len(code) <= end and target.startswith(code)]
 
-    def at_line_end(self, generated: str) -> bool:
-        """True when the code of `generated` copies a target exactly up to the end of its chosen line."""
-        return any(limit == 0 for _, limit in self.open_copies(generated))
-
 
 def body_code(body: Sequence[str]) -> str:
     """The code of a body (lines without newlines) as `code_text` reads a completion that writes it."""
@@ -117,13 +113,11 @@ class TokenIndex:
     """A vocabulary by token text, for turning a Divergence into banned token ids.
 
     Attributes:
-      size: number of token ids.
       trivial: ids that would close a copied line without changing it (see the module docstring).
     """
 
     def __init__(self, pieces: Sequence[str | None]):
         """`pieces[i]` is token i's text (None for a token that is not text on its own, e.g. half a UTF-8 char)."""
-        self.size = len(pieces)
         ranked = sorted((text, i) for i, text in enumerate(pieces) if text)
         self._texts = [text for text, _ in ranked]
         self._ids = [i for _, i in ranked]

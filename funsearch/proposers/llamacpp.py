@@ -143,11 +143,11 @@ class LlamaCppProposer:
 
         if self._tokens is None:
             self._tokens = TokenIndex([_piece(self._llm, i) for i in range(self._llm.n_vocab())])
-        index, start, generated = self._tokens, [], bytearray()
+        index, generated, started = self._tokens, bytearray(), [False]
 
         def process(input_ids, scores):
-            if not start:  # first call: everything evaluated so far is the prompt
-                start.append(len(input_ids))
+            if not started[0]:  # first call: everything evaluated so far is the prompt, nothing generated yet
+                started[0] = True
             else:
                 generated.extend(self._llm.detokenize([int(input_ids[-1])]))
             banned = index.banned(divergence, generated.decode("utf-8", "ignore"))
