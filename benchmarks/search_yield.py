@@ -2,9 +2,10 @@
 
     python benchmarks/search_yield.py [FOLDER ...]
 
-Default folders: docs/results/size_study_bin_packing, docs/results/size_study_tsp, docs/results/search_targets and
-docs/results/diverge_ablation (what `funsearch sweep experiments/size_study_*.toml`, `search_targets.toml` and
-`diverge_ablation.toml` write; an ablation's arms show as "small, default" and "small, diverge"). Every figure
+Default folders: docs/results/size_study_bin_packing, docs/results/size_study_tsp, docs/results/search_targets,
+docs/results/diverge_ablation, docs/results/cap_set_diverge and docs/results/tsp_diverge_targets (what
+`funsearch sweep experiments/<name>.toml --out docs/results/<name>` writes for each; a variant shows beside its
+size: "small, default", "small, diverge"). Every figure
 is over the evolve runs found there, per (problem, size), with the seeds it rests on and a 95 % bootstrap
 interval over seeds; nothing is measured here, so the table is the same on every machine. A target the data
 cannot speak to yet (no finished run) says so.
@@ -22,14 +23,14 @@ from funsearch.study import compact  # noqa: E402
 from funsearch.study.analysis import bootstrap_ci  # noqa: E402
 
 DEFAULT = ("docs/results/size_study_bin_packing", "docs/results/size_study_tsp", "docs/results/search_targets",
-           "docs/results/diverge_ablation")
+           "docs/results/diverge_ablation", "docs/results/cap_set_diverge", "docs/results/tsp_diverge_targets")
 HEADLINE = {"bin_packing": ("or1", ["or2", "or3", "or4", "weibull_5k"]), "tsp": ("train50", ["tsplib"]),
             "tsp_construct": ("train50", ["tsplib"]),
             "cap_set": ("n8", ["n7"])}
 
 
-def runs(folders) -> dict[tuple[str, str], list[dict]]:
-    """(problem, size) -> compact cells of finished evolve runs; an ablation's variant shows as "size, variant"."""
+def runs(folders) -> dict[tuple[str, str, str], list[dict]]:
+    """(problem, size, experiment) -> compact cells of finished evolve runs; a variant shows as "size, variant"."""
     out = defaultdict(list)
     for folder in folders:
         for path in sorted((Path(folder) / "compact").glob("*.json")):
@@ -37,7 +38,7 @@ def runs(folders) -> dict[tuple[str, str], list[dict]]:
             cell = data["cell"]
             if cell["mode"] == "evolve":
                 size = cell["size"] + (f", {cell['variant']}" if cell.get("variant") else "")
-                out[(Path(cell["problem"]).stem, size)].append(data)
+                out[(Path(cell["problem"]).stem, size, Path(folder).name)].append(data)
     return out
 
 
@@ -64,31 +65,33 @@ def heldout_metric(data: dict, split: str) -> float | None:
     return next(iter(got["metrics"].values()), None)
 
 
-def samples(group) -> str:
+def runs_of(group, experiment: str) -> str:
+    """The runs' sample counts and the experiment (results folder) they come from."""
     counts = sorted(d["funnel"]["samples"] for d in group)
-    return f"{counts[0]}-{counts[-1]} samples" if counts[0] != counts[-1] else f"{counts[0]} samples"
+    drawn = f"{counts[0]}-{counts[-1]}" if counts[0] != counts[-1] else f"{counts[0]}"
+    return f"{drawn} samples, {experiment}"
 
 
 def table(folders) -> list[str]:
     by = runs(folders)
     lines = ["| measure | problem | size | measured: mean [95 % CI] (seeds) | runs | target |",
              "|---|---|---|---|---|---|"]
-    for (problem, size), group in sorted(by.items()):
+    for (problem, size, experiment), group in sorted(by.items()):
         model = size.split(",")[0]
         if model not in ("small", "mid"):
             continue
         lines.append(f"| copies of a parent or earlier program | {problem} | {size} | "
-                     f"{pct([rate(d, 'duplicates') for d in group])} | {samples(group)} | <= 15 % |")
+                     f"{pct([rate(d, 'duplicates') for d in group])} | {runs_of(group, experiment)} | <= 15 % |")
         if model == "small":
             new = [(d["funnel"]["valid"] + d["funnel"]["noops"]) / max(1, d["funnel"]["samples"]) for d in group]
             lines.append(f"| valid and new (not a copy; no-ops count) | {problem} | {size} | {pct(new)} | "
-                         f"{samples(group)} | >= 50 % |")
+                         f"{runs_of(group, experiment)} | >= 50 % |")
             probe = [(d["funnel"]["valid"] + d["funnel"]["noops"] + d["funnel"]["cascade_stops"])
                      / max(1, d["funnel"]["samples"]) for d in group]
             lines.append(f"| valid on the probe and new (cascade stops count too) | {problem} | {size} | "
-                         f"{pct(probe)} | {samples(group)} | (looser) |")
+                         f"{pct(probe)} | {runs_of(group, experiment)} | (looser) |")
             lines.append(f"| valid and behaviourally new | {problem} | {size} | "
-                         f"{pct([rate(d, 'behaviour_new') for d in group])} | {samples(group)} | (stricter) |")
+                         f"{pct([rate(d, 'behaviour_new') for d in group])} | {runs_of(group, experiment)} | (stricter) |")
         wins = [d for d in group if beats_seed(d)]
         train, held = HEADLINE.get(problem, ("", []))
         detail = ""
@@ -97,7 +100,7 @@ def table(folders) -> list[str]:
             if values:
                 detail += f"; winners on {split}: " + ", ".join(f"{v:.2f}" for v in values)
         lines.append(f"| best program beats the seed on {train} | {problem} | {size} | {len(wins)} of {len(group)} "
-                     f"seeds{detail} | {samples(group)} | see the issue |")
+                     f"seeds{detail} | {runs_of(group, experiment)} | see the issue |")
     return lines
 
 
