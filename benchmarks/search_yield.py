@@ -77,21 +77,21 @@ def table(folders) -> list[str]:
     lines = ["| measure | problem | size | measured: mean [95 % CI] (seeds) | runs | target |",
              "|---|---|---|---|---|---|"]
     for (problem, size, experiment), group in sorted(by.items()):
-        model = size.split(",")[0]
+        model, where = size.split(",")[0], runs_of(group, experiment)
         if model not in ("small", "mid"):
             continue
         lines.append(f"| copies of a parent or earlier program | {problem} | {size} | "
-                     f"{pct([rate(d, 'duplicates') for d in group])} | {runs_of(group, experiment)} | <= 15 % |")
+                     f"{pct([rate(d, 'duplicates') for d in group])} | {where} | <= 15 % |")
         if model == "small":
             new = [(d["funnel"]["valid"] + d["funnel"]["noops"]) / max(1, d["funnel"]["samples"]) for d in group]
             lines.append(f"| valid and new (not a copy; no-ops count) | {problem} | {size} | {pct(new)} | "
-                         f"{runs_of(group, experiment)} | >= 50 % |")
+                         f"{where} | >= 50 % |")
             probe = [(d["funnel"]["valid"] + d["funnel"]["noops"] + d["funnel"]["cascade_stops"])
                      / max(1, d["funnel"]["samples"]) for d in group]
             lines.append(f"| valid on the probe and new (cascade stops count too) | {problem} | {size} | "
-                         f"{pct(probe)} | {runs_of(group, experiment)} | (looser) |")
+                         f"{pct(probe)} | {where} | (looser) |")
             lines.append(f"| valid and behaviourally new | {problem} | {size} | "
-                         f"{pct([rate(d, 'behaviour_new') for d in group])} | {runs_of(group, experiment)} | (stricter) |")
+                         f"{pct([rate(d, 'behaviour_new') for d in group])} | {where} | (stricter) |")
         wins = [d for d in group if beats_seed(d)]
         train, held = HEADLINE.get(problem, ("", []))
         detail = ""
@@ -100,7 +100,7 @@ def table(folders) -> list[str]:
             if values:
                 detail += f"; winners on {split}: " + ", ".join(f"{v:.2f}" for v in values)
         lines.append(f"| best program beats the seed on {train} | {problem} | {size} | {len(wins)} of {len(group)} "
-                     f"seeds{detail} | {runs_of(group, experiment)} | see the issue |")
+                     f"seeds{detail} | {where} | see the issue |")
     return lines
 
 
