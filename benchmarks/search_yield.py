@@ -5,10 +5,9 @@
 Default folders: docs/results/size_study_bin_packing, docs/results/size_study_tsp, docs/results/search_targets,
 docs/results/diverge_ablation, docs/results/cap_set_diverge and docs/results/tsp_diverge_targets (what
 `funsearch sweep experiments/<name>.toml --out docs/results/<name>` writes for each; a variant shows beside its
-size: "small, default", "small, diverge"). Every figure
-is over the evolve runs found there, per (problem, size), with the seeds it rests on and a 95 % bootstrap
-interval over seeds; nothing is measured here, so the table is the same on every machine. A target the data
-cannot speak to yet (no finished run) says so.
+size: "small, default", "small, diverge"). Every figure is over the evolve runs found there, per (problem, size,
+experiment folder), with the seeds it rests on and a 95 % bootstrap interval over seeds; nothing is measured here,
+so the table is the same on every machine. A target the data cannot speak to yet (no finished run) says so.
 """
 from __future__ import annotations
 
@@ -77,9 +76,10 @@ def table(folders) -> list[str]:
     lines = ["| measure | problem | size | measured: mean [95 % CI] (seeds) | runs | target |",
              "|---|---|---|---|---|---|"]
     for (problem, size, experiment), group in sorted(by.items()):
-        model, where = size.split(",")[0], runs_of(group, experiment)
+        model = size.split(",")[0]
         if model not in ("small", "mid"):
             continue
+        where = runs_of(group, experiment)
         lines.append(f"| copies of a parent or earlier program | {problem} | {size} | "
                      f"{pct([rate(d, 'duplicates') for d in group])} | {where} | <= 15 % |")
         if model == "small":
