@@ -132,6 +132,23 @@ def test_resume_continues_without_double_counting(tmp_path):
     assert summary.samples == 10
 
 
+def test_a_run_records_its_problem_text_and_will_not_resume_on_another(tmp_path):
+    import hashlib
+
+    from funsearch.store.run_store import StoreError
+
+    run_dir = tmp_path / "changed"
+    run_search(scripted(samples=2), run_dir, echo=lambda line: None)
+    store = RunStore(run_dir)
+    assert store.meta("problem")["sha256"] == hashlib.sha256(PROBLEM.read_bytes()).hexdigest()
+    store.set_meta("problem", {"path": str(PROBLEM), "sha256": "0" * 64})  # as if the file was edited since
+    store.close()
+    with pytest.raises(StoreError, match=r"bin_packing.py has changed since this run started \(sha256 000000000000 "
+                                         r"then, [0-9a-f]{12} now\): not resumed; start a new run"):
+        run_search(scripted(samples=4), run_dir, resume=True, echo=lambda line: None)
+    assert len(rows(run_dir)[0]) == 2  # nothing was added
+
+
 def test_token_budget_stops_within_one_sample(tmp_path):
     run_dir = tmp_path / "budget"
     summary = run_search(scripted(samples=None, budget="2k-tokens"), run_dir, echo=lambda line: None)

@@ -192,6 +192,37 @@ def test_fresh_clone_resumes_from_compact_data_and_reports_the_same_bytes(smoke_
         "use another --out"]
 
 
+def test_cells_run_on_another_text_of_the_problem_file_are_refused_before_any_run(smoke_sweep, tmp_path):
+    from funsearch.store.run_store import RunStore
+    from funsearch.study.compact import read, write
+
+    out, _, _ = smoke_sweep
+    key, other = "bin_packing__small__evolve__s0", "bin_packing__small__best_of_n__s1"
+    assert len(read(out / "compact" / f"{key}.json")["problem_sha256"]) == 64
+
+    def sweep(folder):
+        return subprocess.run([sys.executable, "-m", "funsearch", "sweep", "experiments/smoke.toml", "--out",
+                               str(folder), "--no-report"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    finished = _committed_copy(out, tmp_path / "finished")  # a finished cell: its compact file says
+    data = read(finished / "compact" / f"{key}.json")
+    write(finished / "compact" / f"{key}.json", {**data, "problem_sha256": "a" * 64})
+    refused = sweep(finished)
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+        f"error: problems/bin_packing.py has changed since cell {key} ran (sha256 aaaaaaaaaaaa then, "
+        f"{data['problem_sha256'][:12]} now): not merged; use another --out"]
+    unfinished = tmp_path / "unfinished"  # a cell to resume: its run store says
+    shutil.copytree(out, unfinished)
+    (unfinished / "compact" / f"{other}.json").unlink()
+    store = RunStore(unfinished / "cells" / other)
+    store.set_meta("problem", {"path": "problems/bin_packing.py", "sha256": "b" * 64})
+    store.set_meta("stop_reason", "interrupted")
+    store.close()
+    refused = sweep(unfinished)
+    assert refused.returncode == 2 and f"has changed since cell {other} ran (sha256 bbbbbbbbbbbb then" in refused.stderr
+    assert not (unfinished / "compact" / f"{other}.json").exists()
+
+
 def test_a_cell_stopped_before_its_heldout_evaluation_is_resumed_not_compacted(smoke_sweep, tmp_path):
     """A run that stopped but died in (or is still in) its held-out evaluation is unfinished: resuming it stops
     at once and evaluates; only then is its compact summary written."""

@@ -21,9 +21,9 @@ from funsearch.orchestrator.cluster import init_ray
 from funsearch.orchestrator.loop import SearchLoop
 from funsearch.orchestrator.resume import restore
 from funsearch.orchestrator.rows import utilisation
-from funsearch.problem.loader import load_problem
+from funsearch.problem.loader import Problem, load_problem
 from funsearch.records import EvalResult
-from funsearch.store.run_store import RunStore
+from funsearch.store.run_store import RunStore, StoreError
 from funsearch.weights.labels import model_label, path_component
 
 
@@ -73,9 +73,12 @@ def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = Fa
     if run_dir is None:
         run_dir = default_run_dir(cfg)
     store = RunStore(run_dir, create=not resume)
-    if not resume:
+    if resume:
+        refuse_changed_problem(store, problem)
+    else:
         cfg.save(run_dir / "config.json")
         store.set_meta("config", cfg.model_dump())
+        store.set_meta("problem", {"path": str(problem.path), "sha256": problem.sha256})
         store.set_meta("replay_of", str(replay_from) if replay_from else None)
     loop = SearchLoop(cfg, Path(run_dir), store, problem, replay_from, echo)
     init_ray(cfg.address, loop.pool.size() + (cfg.evaluators or 1) + 1,
@@ -122,6 +125,17 @@ def run_search(cfg: RunConfig, run_dir: Path | None = None, *, resume: bool = Fa
     return RunSummary(run_dir=Path(run_dir), samples=total, best_score=best.score if best else None,
                       best_source=best.source if best else None, best_metrics=metrics,
                       interrupted=interrupted, stop_reason=loop.stop_reason, heldout=heldout)
+
+
+def refuse_changed_problem(store: RunStore, problem: Problem) -> None:
+    """StoreError (one line) when the run was started on another text of its problem file: its samples were
+    scored by the old one, so continuing would mix two problems in one run. Runs from before the hash was
+    recorded are not checked."""
+    recorded = (store.meta("problem") or {}).get("sha256")
+    if recorded and recorded != problem.sha256:
+        store.close()
+        raise StoreError(f"{problem.path} has changed since this run started (sha256 {recorded[:12]} then, "
+                         f"{problem.sha256[:12]} now): not resumed; start a new run")
 
 
 def seed_database(loop: SearchLoop) -> EvalResult:

@@ -7,6 +7,7 @@ ever run inside the sandbox. See docs/problems.md for how to write one.
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.util
 import inspect
 import math
@@ -40,6 +41,8 @@ class Problem:
       preamble: module docstring plus top-level imports (except `import funsearch`), for prompts.
       splits: named datasets, in the file's order.
       train_split: the split `funsearch run` evolves on.
+      sha256: hex sha256 of the problem file's bytes when loaded (its own text, not the files it reads): runs and
+        sweep cells record it, and resuming one whose problem file has changed since is refused.
     """
 
     path: Path
@@ -54,6 +57,7 @@ class Problem:
     preamble: str
     splits: tuple[str, ...]
     train_split: str
+    sha256: str = ""
     _split_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def load_split(self, name: str) -> list[dict]:
@@ -175,9 +179,10 @@ def load_problem(path: str | Path) -> Problem:
     train_split = getattr(module, "TRAIN_SPLIT", splits[0])
     if train_split not in splits:
         raise ProblemError(f"{path.name}: TRAIN_SPLIT {train_split!r} is not in SPLITS")
-    pieces = describe_source(path.read_text(), function_name)
+    text = path.read_bytes()
+    pieces = describe_source(text.decode(), function_name)
     parameters = tuple(inspect.signature(getattr(module, function_name)).parameters)
     return Problem(path=path, name=path.stem, module=module, function_name=function_name, run_name=run_name,
                    parameters=parameters, signature=pieces["signature"], docstring=pieces["docstring"],
                    baseline_source=pieces["baseline_source"], preamble=pieces["preamble"],
-                   splits=splits, train_split=train_split)
+                   splits=splits, train_split=train_split, sha256=hashlib.sha256(text).hexdigest())

@@ -41,6 +41,27 @@ def behaviour_new(store: RunStore) -> int:
     return count
 
 
+def problem_sha256(store: RunStore) -> str | None:
+    """The sha256 of the problem file's text the run started on (None for runs from before it was recorded)."""
+    return (store.meta("problem") or {}).get("sha256")
+
+
+def recorded_problem_sha256(run_dir: Path) -> str | None:
+    """problem_sha256 of the store in run_dir (None when there is none, or it is unreadable or from before)."""
+    from funsearch.store.run_store import StoreError
+
+    if not (Path(run_dir) / "run.sqlite").is_file():
+        return None
+    try:
+        store = RunStore(run_dir, read_only=True)
+    except StoreError:
+        return None
+    try:
+        return problem_sha256(store)
+    finally:
+        store.close()
+
+
 def cell_facts(run_dir: Path) -> dict:
     """Everything study/compact.py keeps of a run (see the module docstring); the store is opened read-only."""
     store = RunStore(run_dir, read_only=True)
@@ -66,7 +87,8 @@ def cell_facts(run_dir: Path) -> dict:
                 "staleness": staleness, "seed": seed[0] if seed else None,
                 "best": None if best is None else {k: best[k] for k in ("sample_id", "island", "hash", "score",
                                                                         "source", "metrics")},
-                "heldout": store.meta("heldout"), "strategies": strategies, "models": sorted(
+                "heldout": store.meta("heldout"), "strategies": strategies,
+                "problem_sha256": problem_sha256(store), "models": sorted(
                     r["model"] for r in store.query("SELECT DISTINCT model FROM samples WHERE model IS NOT NULL"))}
     finally:
         store.close()

@@ -19,6 +19,8 @@ byte-identical to results.csv read from the store):
   heldout:       the run store's meta "heldout" as recorded: program_hash, train_split, train (metrics), splits
                  ({split: valid, score, metrics, failure, message, seconds}); null when the run recorded none
   strategies:    {prompt strategy: samples}
+  problem_sha256: sha256 of the problem file's text the run started on (absent or null in cells from before it
+                 was recorded): a sweep refuses to go on when the file has changed since (folder.py)
 """
 from __future__ import annotations
 
@@ -97,7 +99,8 @@ def build(exp, cell: Cell, run_dir: Path) -> dict:
         "staleness": _staleness(facts["staleness"]),
         "seed": None if seed is None else {"hash": seed["program_hash"], "score": seed["score"],
                                            "metrics": seed["metrics"] or {}},
-        "best": _best(facts), "heldout": facts["heldout"], "strategies": facts["strategies"]}
+        "best": _best(facts), "heldout": facts["heldout"], "strategies": facts["strategies"],
+        "problem_sha256": facts["problem_sha256"]}
 
 
 def path_of(sweep_dir: Path, key: str) -> Path:

@@ -10,9 +10,11 @@ written from it). So a fresh clone of a committed folder resumes the sweep: fini
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
+from funsearch.store.cell_facts import recorded_problem_sha256
 from funsearch.study import compact
 from funsearch.study.cells import Cell, cell_status, expand, recorded_cells
 from funsearch.study.experiment import ExperimentConfig, ExperimentError, incompatibility
@@ -54,6 +56,7 @@ class SweepFolder:
                 raise ExperimentError(f"{self.dir} holds another experiment's results ({why}): not merged; "
                                       "use another --out")
         self.check_compacts()
+        self.check_problems()
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "cells").mkdir(exist_ok=True)
         saved.write_text(self.exp.model_dump_json(indent=2))
@@ -71,6 +74,22 @@ class SweepFolder:
             why = incompatibility(data["experiment"], exp)
             if why:
                 raise ExperimentError(f"{path} is another experiment's cell ({why}): not merged")
+
+    def check_problems(self) -> None:
+        """Every cell run so far (finished or not) must have run on the problem file's text as it is now: a cell
+        scored by an older text of the file is another problem's result. Cells from before the hash was recorded
+        are not checked."""
+        current: dict[str, str | None] = {}
+        for cell in self.cells():
+            data = self.compact_of(cell.key)
+            recorded = data.get("problem_sha256") if data else recorded_problem_sha256(self.run_dir(cell))
+            if cell.problem not in current:
+                path = Path(cell.problem)
+                current[cell.problem] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+            now = current[cell.problem]
+            if recorded and now and recorded != now:
+                raise ExperimentError(f"{cell.problem} has changed since cell {cell.key} ran (sha256 {recorded[:12]} "
+                                      f"then, {now[:12]} now): not merged; use another --out")
 
     def take(self, other: "SweepFolder", key: str) -> bool:
         """Copy `other`'s compact summary of cell `key` here, if it has one; True when copied."""
