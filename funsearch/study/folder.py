@@ -10,7 +10,6 @@ written from it). So a fresh clone of a committed folder resumes the sweep: fini
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from funsearch.study import compact
 from funsearch.study.cells import Cell, cell_status, expand, recorded_cells
 from funsearch.study.experiment import ExperimentConfig, ExperimentError, incompatibility
 from funsearch.study.results import write_results
+from funsearch.weights.verify import sha256_file
 
 GITIGNORE = "# run stores (every prompt and completion) stay local; compact/ holds what results and reports need\n" \
             "cells/\n*.tmp\n"
@@ -85,7 +85,7 @@ class SweepFolder:
             recorded = data.get("problem_sha256") if data else recorded_problem_sha256(self.run_dir(cell))
             if cell.problem not in current:
                 path = Path(cell.problem)
-                current[cell.problem] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+                current[cell.problem] = sha256_file(path) if path.is_file() else None
             now = current[cell.problem]
             if recorded and now and recorded != now:
                 raise ExperimentError(f"{cell.problem} has changed since cell {cell.key} ran (sha256 {recorded[:12]} "
