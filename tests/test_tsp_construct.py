@@ -57,4 +57,12 @@ def test_to_nearest_is_each_unvisited_citys_distance_to_its_nearest_unvisited_ne
     matrix.setflags(write=False)  # as the cached matrices are: the helper must not write to it
     assert CONSTRUCT.module._nearest_other(matrix, np.array([1, 2, 3])).tolist() == [2, 2, 3]
     assert CONSTRUCT.module._nearest_other(matrix, np.array([2, 3])).tolist() == [3, 3]
-    assert CONSTRUCT.module._nearest_other(matrix, np.array([3])).tolist() == [0]
+
+
+def test_the_forced_last_city_is_not_asked_about_so_dividing_by_to_nearest_is_valid():
+    # to_nearest is 0 only when one city is left: a priority that divides by it is valid for every real choice
+    source = "def next_city_priority(to_current, to_start, to_nearest):\n    return -to_current / to_nearest\n"
+    result = evaluate_in_process(CONSTRUCT, source)
+    assert result.valid, result.message
+    seed = evaluate_in_process(CONSTRUCT, CONSTRUCT.baseline_source)
+    assert [o.score for o in result.per_instance] != [o.score for o in seed.per_instance]
