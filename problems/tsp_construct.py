@@ -4,7 +4,9 @@ The tour starts at city 0. At each step the heuristic `next_city_priority(to_cur
 every city not visited yet, and the tour goes to the one with the highest score (ties go to the first); the last
 city is forced, so the heuristic is not asked about it. Its inputs
 are distances, one entry per unvisited city: from the current city, to the start (the tour returns there after the
-last city), and to the nearest other unvisited city. The score is minus the tour length, so shorter tours are better.
+last city), and to the nearest other unvisited city, each in units of the instance's mean nearest-neighbour distance
+(so one formula means the same on cities in the unit square and on TSPLIB's maps). The score is minus the tour
+length, so shorter tours are better.
 """
 # Design: the constructive half of TSP as a priority over the unvisited cities (the shape of ReEvo's and EoH's TSP
 # heuristics, and of bin packing here). problems/tsp.py evolves the whole tour instead (any construction plus local
@@ -47,6 +49,8 @@ def instances_from_json(data: dict, path: Path) -> list[dict]:
 def next_city_priority(to_current: np.ndarray, to_start: np.ndarray, to_nearest: np.ndarray) -> np.ndarray:
     """Returns a priority for each unvisited city as the next city of the tour; the highest is visited next.
 
+    Distances are in units of the instance's mean nearest-neighbour distance (about 1 between neighbouring cities).
+
     Args:
       to_current: to_current[i] is the distance from the current city to unvisited city i.
       to_start: to_start[i] is the distance from unvisited city i to the start of the tour (where it ends).
@@ -65,10 +69,17 @@ def _nearest_other(matrix: np.ndarray, unvisited: np.ndarray) -> np.ndarray:
     return between.min(axis=1)
 
 
+def _in_neighbour_units(matrix: np.ndarray) -> np.ndarray:
+    """The distances divided by the mean over cities of the distance to the nearest other city (1 if that is 0)."""
+    off_diagonal = matrix + np.diag(np.full(len(matrix), np.inf))
+    unit = float(off_diagonal.min(axis=1).mean()) if len(matrix) > 1 else 0.0
+    return matrix / unit if unit > 0 else matrix.copy()
+
+
 @funsearch.run
 def solve(instance: dict) -> list[int]:
     """Builds the tour from city 0 with next_city_priority; returns the order."""
-    matrix = _TSP.distance_matrix(instance)
+    matrix = _in_neighbour_units(_TSP.distance_matrix(instance))
     tour = [0]
     unvisited = np.arange(1, len(matrix))
     while len(unvisited) > 1:  # fresh arrays every step: the candidate may write to its inputs

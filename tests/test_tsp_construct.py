@@ -66,3 +66,16 @@ def test_the_forced_last_city_is_not_asked_about_so_dividing_by_to_nearest_is_va
     assert result.valid, result.message
     seed = evaluate_in_process(CONSTRUCT, CONSTRUCT.baseline_source)
     assert [o.score for o in result.per_instance] != [o.score for o in seed.per_instance]
+
+
+def test_the_priority_sees_distances_in_neighbour_units_so_a_formula_picks_the_same_tour_at_any_scale():
+    # squaring a distance made train50 winners fail on TSPLIB, whose distances are ~100x larger; in neighbour units
+    # the same formula visits the same cities in the same order on a copy of the map blown up 1000-fold
+    source = "def next_city_priority(to_current, to_start, to_nearest):\n    return -to_current ** 2 + 0.5 * to_start\n"
+    unit_square = CONSTRUCT.load_split("train50")[:3]
+    blown_up = [dict(i, coords=(np.asarray(i["coords"]) * 1000.0).tolist()) for i in unit_square]
+    small, large = (evaluate_in_process(CONSTRUCT, source, instances=batch) for batch in (unit_square, blown_up))
+    assert small.valid and large.valid
+    assert [o.score * 1000.0 for o in small.per_instance] == pytest.approx([o.score for o in large.per_instance])
+    matrix = np.array([[0, 1, 4], [1, 0, 2], [4, 2, 0]], dtype=float)  # nearest neighbours at 1, 1 and 2
+    assert CONSTRUCT.module._in_neighbour_units(matrix).tolist() == (matrix * 0.75).tolist()
