@@ -209,3 +209,12 @@ def test_variants_are_arms_size_slash_variant(tmp_path):
         body = report.split(section)[1].split("\n### ")[0]
         assert "small/classic" in body and "small/edit" in body, section
     assert {r["size"] for r in read_results(tmp_path / "results.csv")} == {"small/classic", "small/edit"}
+
+
+def test_budget_plots_name_their_unit_and_what_it_is_priced_on():
+    from funsearch.study.report import budget_axis
+
+    assert budget_axis("dollars", "h100", 16) == "budget (modelled H100 $, batch 16)"
+    assert budget_axis("gpu_seconds", None, 1) == "budget (measured GPU-seconds)"
+    assert budget_axis("wall_seconds", None, 1) == "budget (wall seconds)"
+    assert budget_axis("samples", "h100", 16) == "budget (samples)"

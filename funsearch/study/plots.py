@@ -31,7 +31,7 @@ def _pyplot():
     return plt
 
 
-def plot_curves(points, path: Path, title: str, ylabel: str, log_x: bool) -> None:
+def plot_curves(points, path: Path, title: str, ylabel: str, log_x: bool, xlabel: str) -> None:
     """Mean and 95 % band over seeds per (mode, size) against the budget (analysis.CurvePoint)."""
     fig, ax = _pyplot().subplots(figsize=(7, 4.5))
     groups = defaultdict(list)
@@ -43,7 +43,7 @@ def plot_curves(points, path: Path, title: str, ylabel: str, log_x: bool) -> Non
         ax.fill_between(xs, [p.lo for p in pts], [p.hi for p in pts], color=line.get_color(), alpha=0.15)
     if log_x:
         ax.set_xscale("log")
-    _finish(fig, ax, path, title, ylabel)
+    _finish(fig, ax, path, title, ylabel, xlabel)
 
 
 def plot_funnel(funnel: dict, path: Path, title: str) -> None:
@@ -68,7 +68,7 @@ def plot_funnel(funnel: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def plot_fits(rows, fits, found, path: Path, title: str) -> None:
+def plot_fits(rows, fits, found, path: Path, title: str, xlabel: str) -> None:
     """Each size's fitted curve over its points, crossovers (with their intervals) and the extrapolated range."""
     import numpy as np
 
@@ -85,12 +85,12 @@ def plot_fits(rows, fits, found, path: Path, title: str) -> None:
             ax.axvspan(c.lo, c.hi, color="grey", alpha=0.1)
     ax.axvspan(budgets[-1], xs[-1], color="yellow", alpha=0.08, label="extrapolated")
     ax.set_xscale("log")
-    _finish(fig, ax, path, title, "score (higher is better)")
+    _finish(fig, ax, path, title, "score (higher is better)", xlabel)
 
 
-def _finish(fig, ax, path: Path, title: str, ylabel: str) -> None:
+def _finish(fig, ax, path: Path, title: str, ylabel: str, xlabel: str) -> None:
     """Labels, grid and legend of a budget plot; write the PNG and free the figure."""
-    ax.set_xlabel("budget")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)

@@ -55,8 +55,9 @@ def write_report(sweep_dir: str | Path) -> Path:
         f"{len({r['seed'] for r in rows})} seeds. Scores: higher is better. Means over seeds with 95 % bootstrap "
         "intervals. Every budget of a run is read from one long run's ledger rows.", ""]
     lines += sections.findings_lines(sweep_dir)
+    axis = budget_axis(rows[0]["unit"], exp.price_as, exp.modelled_batch)
     for problem in sorted({r["problem"] for r in rows}):
-        lines += _problem_section(sweep_dir, problem, [r for r in rows if r["problem"] == problem],
+        lines += _problem_section(sweep_dir, problem, [r for r in rows if r["problem"] == problem], axis,
                                   [c for c in compacts if c["rows"] and c["rows"][0]["problem"] == problem])
     lines += sections.adaptive_lines(folder, compacts)
     capped = sorted({r["cell"] for r in rows if not r["reached"]})
@@ -69,13 +70,23 @@ def write_report(sweep_dir: str | Path) -> Path:
     return path
 
 
-def _problem_section(sweep_dir: Path, problem: str, prow: list[dict], compacts: list[dict]) -> list[str]:
+def budget_axis(unit: str, price_as: str | None, batch: int) -> str:
+    """The x-axis label of a budget plot: the unit, and for modelled units the hardware and batch priced on."""
+    names = {"dollars": "$", "gpu_seconds": "GPU-seconds"}
+    if unit not in names:
+        return f"budget ({unit.replace('_', ' ')})"
+    if price_as is None:
+        return f"budget (measured {names[unit]})"
+    return f"budget (modelled {price_as.upper()} {names[unit]}, batch {batch})"
+
+
+def _problem_section(sweep_dir: Path, problem: str, prow: list[dict], axis: str, compacts: list[dict]) -> list[str]:
     amounts = sorted({r["budget_amount"] for r in prow})
     log_x = amounts[-1] / amounts[0] > 3
-    return ([f"## {problem}", ""] + _answer_lines(prow) + _curve_lines(sweep_dir, problem, prow, log_x)
-            + _improvement_lines(sweep_dir, problem, prow, log_x) + sections.heldout_lines(compacts)
+    return ([f"## {problem}", ""] + _answer_lines(prow) + _curve_lines(sweep_dir, problem, prow, log_x, axis)
+            + _improvement_lines(sweep_dir, problem, prow, log_x, axis) + sections.heldout_lines(compacts)
             + sections.decomposition_lines(prow, compacts) + sections.funnel_lines(sweep_dir, problem, compacts)
-            + _fit_lines(sweep_dir, problem, prow, amounts))
+            + _fit_lines(sweep_dir, problem, prow, amounts, axis))
 
 
 def _answer_lines(prow: list[dict]) -> list[str]:
@@ -98,11 +109,11 @@ def _answer_lines(prow: list[dict]) -> list[str]:
                     ""] + sections.change_lines(answers)
 
 
-def _curve_lines(sweep_dir: Path, problem: str, prow: list[dict], log_x: bool) -> list[str]:
+def _curve_lines(sweep_dir: Path, problem: str, prow: list[dict], log_x: bool, axis: str) -> list[str]:
     metric = next((r["metric_name"] for r in prow if r["metric_name"]), "metric")
     metric_points = analysis.curves([dict(r, value=r["metric"]) for r in prow], value="value")
     plot_curves(metric_points, sweep_dir / f"{problem}_metric.png", f"{problem}: best {metric} vs budget",
-                f"{metric} of the best program", log_x)
+                f"{metric} of the best program", log_x, axis)
     lines = [f"### Best {metric} vs budget", "", f"![{metric} vs budget]({problem}_metric.png)", "",
              f"| mode | size | budget | {metric} mean [95 % CI] | score mean | samples | valid rate | "
              "tokens | modelled $ |", "|---|---|---|---|---|---|---|---|---|"]
@@ -118,23 +129,23 @@ def _curve_lines(sweep_dir: Path, problem: str, prow: list[dict], log_x: bool) -
     return lines
 
 
-def _improvement_lines(sweep_dir: Path, problem: str, prow: list[dict], log_x: bool) -> list[str]:
+def _improvement_lines(sweep_dir: Path, problem: str, prow: list[dict], log_x: bool, axis: str) -> list[str]:
     imp = analysis.curves([r for r in prow if r["improvement_per_cost"] is not None], value="improvement_per_cost")
     if not imp:
         return []
     plot_curves(imp, sweep_dir / f"{problem}_improvement.png",
-                f"{problem}: score gained over the seed program per modelled $", "score gain per $", log_x)
+                f"{problem}: score gained over the seed program per modelled $", "score gain per $", log_x, axis)
     return ["", "### Improvement per unit of cost", "", f"![improvement per cost]({problem}_improvement.png)", ""]
 
 
-def _fit_lines(sweep_dir: Path, problem: str, prow: list[dict], amounts: list[float]) -> list[str]:
+def _fit_lines(sweep_dir: Path, problem: str, prow: list[dict], amounts: list[float], axis: str) -> list[str]:
     lines = ["### Saturating fits and crossovers", ""]
     by_size = fitting.fits_by_size(prow, problem)
     if not by_size:
         return lines + [f"No fit: s(b) = a - c (b/b_ref)^-alpha needs at least 3 budgets per size "
                         f"(this sweep has {len(amounts)}) and scores that change with the budget.", ""]
     found = fitting.crossovers(problem, by_size, amounts[0] / 10, amounts[-1] * 100)
-    plot_fits(prow, by_size, found, sweep_dir / f"{problem}_fits.png", f"{problem}: fitted score vs budget")
+    plot_fits(prow, by_size, found, sweep_dir / f"{problem}_fits.png", f"{problem}: fitted score vs budget", axis)
     lines += [f"![fits]({problem}_fits.png)", "", "| size | a (asymptote) | c | alpha | rmse | points |",
               "|---|---|---|---|---|---|"]
     for size, f in sorted(by_size.items()):
