@@ -158,3 +158,12 @@ def make_config(**fields) -> RunConfig:
         return RunConfig(**{k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
         raise ConfigError(first_error(exc)) from None
+
+
+def diverge_applies(cfg: RunConfig, specs: list) -> bool:
+    """Whether `funsearch run` turns forced divergence on when not told: on for evolve runs where it takes effect,
+    llama.cpp in completion mode with the classic prompt (`specs`: the ModelSpec of each size). Measured at equal
+    modelled cost (docs/search-yield.md, "Forced divergence"): it wins on TSP and bin packing and ties cap set at
+    equal samples. Sweeps do not use this: an experiment's arms say what they run (`diverge` in a variant)."""
+    return (cfg.backend == "llamacpp" and cfg.mode == "evolve"
+            and all(not s.chat and (cfg.prompt or s.prompt) == "classic" for s in specs))

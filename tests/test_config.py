@@ -30,3 +30,16 @@ def test_save_load_round_trip(tmp_path):
     (tmp_path / "bad.json").write_text('{"problem": "p.py", "seed": "x"}')
     with pytest.raises(ConfigError, match="seed"):
         RunConfig.load(tmp_path / "bad.json")
+
+
+def test_run_turns_divergence_on_only_where_it_takes_effect():
+    from funsearch.config import diverge_applies
+    from funsearch.weights.registry import resolve_model
+
+    small, tiny = resolve_model("small"), resolve_model("tiny")  # completion mode; chat mode
+    cfg = lambda **kw: make_config(problem="problems/bin_packing.py", model_sizes="small", **kw)  # noqa: E731
+    assert diverge_applies(cfg(), [small])
+    assert not diverge_applies(cfg(), [small, tiny])  # a chat model ignores the logits processor
+    assert not diverge_applies(cfg(prompt="edit"), [small])  # only the classic prompt carries a divergence
+    assert not diverge_applies(cfg(mode="best_of_n"), [small])  # the baseline stays the plain loop
+    assert not diverge_applies(cfg(backend="scripted", scripted_file="x.json"), [small])

@@ -70,3 +70,25 @@ def test_real_small_model_on_tsp_with_the_edit_prompt(tmp_path):
         assert s["failure"] is not None or s["program_hash"] is not None
     assert set(heldout["splits"]) == {"tsp20", "tsp50", "tsp100", "tsp200", "tsplib_small", "tsplib"}
     assert heldout["splits"]["tsplib"]["valid"] and summary.heldout == heldout["splits"]
+
+
+def test_the_cli_runs_small_on_constructive_tsp_with_forced_divergence_by_default(tmp_path):
+    """`funsearch run` as a user types it: llama.cpp, classic prompt, so forced divergence is on without a flag
+    (recorded in config.json; each prompt's tag names the line its parent may not be copied past)."""
+    import json
+    import subprocess
+    import sys
+
+    real_model("small")
+    out = tmp_path / "runs"
+    proc = subprocess.run([sys.executable, "-m", "funsearch", "run", str(PROBLEM.parent / "tsp_construct.py"),
+                           "--model-size", "small", "--samples", "3", "--islands", "2", "--seed", "2",
+                           "--threads", str(TEST_THREADS), "--max-tokens", "200", "--no-heldout", "--out", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (run_dir,) = list(out.iterdir())
+    assert json.loads((run_dir / "config.json").read_text())["diverge"] is True
+    store = RunStore(run_dir)
+    samples = store.samples()
+    store.close()
+    assert len(samples) == 3 and all("+diverge" in s["strategy"] for s in samples), [s["strategy"] for s in samples]

@@ -67,8 +67,9 @@ def run(
     prompt: Optional[str] = typer.Option(None, "--prompt",
                                          help="classic | edit | idea | mix (default: each size's own, models/*.toml)"),
     steer: bool = typer.Option(True, "--steer/--no-steer", help="sample hotter on an island after a copy"),
-    diverge: bool = typer.Option(False, "--diverge/--no-diverge",
-                                 help="classic prompt: the model may not copy a parent past a random line of it"),
+    diverge: Optional[bool] = typer.Option(None, "--diverge/--no-diverge",
+                                           help="classic prompt: the model may not copy a parent past a random line "
+                                                "of it (default: on for evolve runs on llama.cpp)"),
     cascade_probe: int = typer.Option(3, "--cascade-probe",
                                       help="probe instances evaluated first (no-ops and clear losers stop; 0: off)"),
     cascade_margin: float = typer.Option(0.1, "--cascade-margin",
@@ -180,15 +181,20 @@ def discard_if_empty(run_dir: Path) -> None:
 
 
 def _new_config(flags: dict):
-    from funsearch.config import make_config
+    from funsearch.config import diverge_applies, make_config
 
     if flags["problem"] is None:
         fail("give a PROBLEM file (or --resume/--replay RUN_DIR)")
     counts = flags.pop("pool_counts")
     flags.update(problem=str(flags["problem"]), scripted_file=flags.pop("scripted"),
                  pool_counts=tuple(int(c) for c in counts.split(",")) if counts else None)
-    cfg = make_config(**flags)
+    told = flags.pop("diverge")
+    cfg = make_config(**flags, diverge=bool(told))
     preflight(cfg)
+    if told is None:
+        from funsearch.weights.registry import resolve_model
+
+        cfg = make_config(**flags, diverge=diverge_applies(cfg, [resolve_model(s) for s in cfg.model_sizes]))
     if cfg.samples is None and cfg.budget is None:
         typer.echo("no --samples or --budget: running until Ctrl-C (state is saved; --resume continues)", err=True)
     return cfg
