@@ -3,8 +3,8 @@
     python benchmarks/search_yield.py [FOLDER ...]
 
 Default folders: docs/results/size_study_bin_packing, docs/results/size_study_tsp, docs/results/search_targets,
-docs/results/diverge_ablation, docs/results/cap_set_diverge, docs/results/tsp_diverge_targets and
-docs/results/mid_diverge_copies (what
+docs/results/diverge_ablation, docs/results/cap_set_diverge, docs/results/tsp_diverge_targets,
+docs/results/mid_diverge_copies and docs/results/tsp_whole_tour_diverge (what
 `funsearch sweep experiments/<name>.toml --out docs/results/<name>` writes for each; a variant shows beside its
 size: "small, default", "small, diverge"). Every figure is over the evolve runs found there, per (problem, size,
 experiment folder), with the seeds it rests on and a 95 % bootstrap interval over seeds; nothing is measured here,
@@ -24,7 +24,7 @@ from funsearch.study.analysis import bootstrap_ci  # noqa: E402
 
 DEFAULT = ("docs/results/size_study_bin_packing", "docs/results/size_study_tsp", "docs/results/search_targets",
            "docs/results/diverge_ablation", "docs/results/cap_set_diverge", "docs/results/tsp_diverge_targets",
-           "docs/results/mid_diverge_copies")
+           "docs/results/mid_diverge_copies", "docs/results/tsp_whole_tour_diverge")
 HEADLINE = {"bin_packing": ("or1", ["or2", "or3", "or4", "weibull_5k"]), "tsp": ("train50", ["tsplib"]),
             "tsp_construct": ("train50", ["tsplib"]),
             "cap_set": ("n8", ["n7"])}
