@@ -89,7 +89,8 @@ class RunConfig(BaseModel):
     steer: bool = Field(True, description="after a copy or no-op, the island's next prompt samples hotter "
                                           "(+0.2 per repeat, up to +0.6)")
     diverge: bool = Field(False, description="classic prompt: the sampler may not copy a parent past a random line "
-                                             "of it (funsearch/program/divergence.py; llama.cpp backend only)")
+                                             "of it (funsearch/program/divergence.py; llama.cpp backend only); "
+                                             "`funsearch run` sets it where it applies (diverge_applies)")
     cascade_probe: int = Field(3, ge=0, description="probe instances evaluated first; a program with a parent's "
                                                     "outputs there (no-op) or clearly worse stops early; a split "
                                                     "this short runs whole and its no-ops still count (0: off)")
