@@ -66,7 +66,7 @@ def run(world, name):
     assert elapsed < LIMITS.wall_seconds + 1.5, f"{name} took {elapsed:.2f}s"
     # nothing survives, nothing written or deleted outside the sandbox, no stray file in the real /tmp
     assert processes_matching(MARKER) == []
-    give_up = time.monotonic() + 1.0  # the killed child may still be tearing down for a moment
+    give_up = time.monotonic() + 5.0  # the killed child may still be tearing down (seconds on a loaded machine)
     while len(processes_of_uid(UID_BASE + SLOT)) > 1 and time.monotonic() < give_up:
         time.sleep(0.01)
     assert len(processes_of_uid(UID_BASE + SLOT)) <= 1  # at most the idle, hardened spare child
