@@ -136,9 +136,10 @@ def _start(flags: dict, out: Path, resume: Path | None, replay: Path | None):
         raise
 
 
-def preflight(cfg) -> None:
+def preflight(cfg) -> list:
     """Refuse a run for what can be checked before anything is written or announced: the problem file and the
-    split, every model, the budget, the pool counts, the hardware profiles (each error one line)."""
+    split, every model, the budget, the pool counts, the hardware profiles (each error one line). Returns the
+    resolved ModelSpec of each size, in cfg.model_sizes' order."""
     from funsearch.cost.budget import Budget
     from funsearch.cost.hardware import load_hardware
     from funsearch.problem.loader import ProblemError, load_problem
@@ -147,8 +148,7 @@ def preflight(cfg) -> None:
     problem = load_problem(cfg.problem)
     if cfg.split is not None and cfg.split not in problem.splits:
         raise ProblemError(f"unknown split {cfg.split!r}; {problem.name} has {', '.join(problem.splits)}")
-    for size in cfg.model_sizes:
-        resolve_model(size)
+    specs = [resolve_model(size) for size in cfg.model_sizes]
     if cfg.budget:
         Budget.parse(cfg.budget)
     cfg.counts()
@@ -156,6 +156,7 @@ def preflight(cfg) -> None:
     for profile in (cfg.hardware, cfg.price_as):
         if profile:
             table.get(profile)
+    return specs
 
 
 def discard_if_empty(run_dir: Path) -> None:
@@ -190,11 +191,9 @@ def _new_config(flags: dict):
                  pool_counts=tuple(int(c) for c in counts.split(",")) if counts else None)
     told = flags.pop("diverge")
     cfg = make_config(**flags, diverge=bool(told))
-    preflight(cfg)
-    if told is None:
-        from funsearch.weights.registry import resolve_model
-
-        cfg = make_config(**flags, diverge=diverge_applies(cfg, [resolve_model(s) for s in cfg.model_sizes]))
+    specs = preflight(cfg)
+    if told is None and diverge_applies(cfg, specs):
+        cfg = cfg.model_copy(update={"diverge": True})
     if cfg.samples is None and cfg.budget is None:
         typer.echo("no --samples or --budget: running until Ctrl-C (state is saved; --resume continues)", err=True)
     return cfg
