@@ -161,9 +161,12 @@ class Progress:
 
     def line(self, spent: str = "") -> str:
         elapsed = max(time.monotonic() - self.started, 1e-9)
-        valid_pct = 100.0 * self.valid / self.samples if self.samples else 0.0
+        def pct(count: int) -> str:
+            return f"{100.0 * count / self.samples:.0f}%" if self.samples else "0%"
+
         best = "-" if self.best_score is None else f"{self.best_score:.6g}"
         tps = self.completion_tokens / self.llm_seconds if self.llm_seconds else 0.0
         extra = f"  spent {spent}" if spent else ""
-        return (f"samples {self.samples}  valid {valid_pct:.0f}%  best {best}  "
+        noops, dups = self.failures.get(FailureKind.NOOP.value, 0), self.failures.get(FailureKind.DUPLICATE.value, 0)
+        return (f"samples {self.samples}  valid {pct(self.valid)}  no-op {pct(noops)}  dup {pct(dups)}  best {best}  "
                 f"{tps:.1f} tok/s  {elapsed:.0f}s{extra}")
