@@ -218,3 +218,14 @@ def test_budget_plots_name_their_unit_and_what_it_is_priced_on():
     assert budget_axis("gpu_seconds", None, 1) == "budget (measured GPU-seconds)"
     assert budget_axis("wall_seconds", None, 1) == "budget (wall seconds)"
     assert budget_axis("samples", "h100", 16) == "budget (samples)"
+
+
+def test_the_funnel_plot_shows_where_programs_that_ran_went():
+    from funsearch.study.plots import funnel_bars
+
+    counts = {"samples": 10, "extracted": 9, "compiles": 8, "runs": 7, "valid": 3, "new_best": 1,
+              "duplicates": 2, "copies": 1, "noops": 1, "cascade_stops": 1}
+    assert funnel_bars(counts) == [("samples", 10), ("extracted", 9), ("compiles", 8), ("runs", 7), ("valid", 3),
+                                   ("new best", 1), ("duplicate", 2), ("no-op", 1), ("cascade stop", 1)]
+    old = {k: v for k, v in counts.items() if k not in ("noops", "cascade_stops")}
+    assert funnel_bars(old)[-2:] == [("no-op", 0), ("cascade stop", 0)]

@@ -9,6 +9,10 @@ from pathlib import Path
 from funsearch.study.cells import NO_SIZE
 
 STAGES = ("samples", "extracted", "compiles", "runs", "valid", "new_best")
+# Where the programs that ran but are not "valid" went (hatched bars after the funnel): a duplicate is never
+# evaluated, a no-op repeats a parent's outputs on the probe, a cascade stop lost clearly there.
+SETTLED = ("duplicates", "noops", "cascade_stops")
+SETTLED_LABELS = ("duplicate", "no-op", "cascade stop")
 MODE_STYLE = {"evolve": "-", "best_of_n": "--", "single_island": "-.", "random_mutation": ":"}
 
 
@@ -46,20 +50,34 @@ def plot_curves(points, path: Path, title: str, ylabel: str, log_x: bool, xlabel
     _finish(fig, ax, path, title, ylabel, xlabel)
 
 
+def funnel_bars(counts: dict) -> list[tuple[str, int]]:
+    """(x label, count) of each bar of one arm's funnel: the stages, then the settled kinds (0 where a cell from
+    before they were counted lacks them)."""
+    return ([(s.replace("_", " "), counts[s]) for s in STAGES]
+            + [(name, counts.get(s, 0)) for s, name in zip(SETTLED, SETTLED_LABELS)])
+
+
 def plot_funnel(funnel: dict, path: Path, title: str) -> None:
-    """Bars per stage for each (problem, mode, size) of `funnel`, counts summed over seeds."""
+    """Bars per stage for each (problem, mode, size) of `funnel`, counts summed over seeds; then, hatched, the
+    duplicates, no-ops and cascade stops (programs that ran or were recognised without counting as valid)."""
     import numpy as np
 
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
     keys = sorted(funnel, key=lambda k: (k[1] != "evolve", k[1], k[2]))
+    bars_in_all = len(keys) * (len(STAGES) + len(SETTLED))
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.3 * bars_in_all), 4.5))  # room for each bar's count
     width = 0.8 / max(1, len(keys))
-    x = np.arange(len(STAGES))
+    x = np.arange(len(STAGES) + len(SETTLED), dtype=float)
+    x[len(STAGES):] += 0.5  # a gap between the funnel and where the rest of "runs" went
     for i, key in enumerate(keys):
-        counts = [funnel[key][s] for s in STAGES]
+        counts = [count for _, count in funnel_bars(funnel[key])]
         bars = ax.bar(x + i * width - 0.4 + width / 2, counts, width, label=label(key[1], key[2]))
-        ax.bar_label(bars, fontsize=7)
-    ax.set_xticks(x, [s.replace("_", " ") for s in STAGES])
+        for bar in bars[len(STAGES):]:
+            bar.set_hatch("//")
+        ax.bar_label(bars, fontsize=7, rotation=90 if len(keys) > 2 else 0, padding=2)
+    ax.margins(y=0.12)
+    ax.axvline(len(STAGES) - 0.25, color="grey", lw=0.8, ls=":")
+    ax.set_xticks(x, [name for name, _ in funnel_bars(funnel[keys[0]])] if keys else [], fontsize=8)
     ax.set_ylabel("count (all seeds)")
     ax.set_title(title)
     ax.legend(fontsize=8)
