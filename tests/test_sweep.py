@@ -391,3 +391,37 @@ def test_grid_runs_seed_by_seed():
     assert seeds == sorted(seeds)                       # all of seed 0 first, then seed 1, ...
     first = cells[: len(cells) // 3]
     assert {c.problem for c in first} == {"problems/bin_packing.py", "problems/tsp.py"}
+
+
+def test_only_keeps_the_admitted_cells_in_grid_order_and_refuses_what_admits_none():
+    from funsearch.study.cells import select_cells
+
+    cells = expand(exp_of(seeds=[0, 1, 2, 3]))
+    mid = select_cells(cells, ["size=mid", "seed=1,3"])
+    assert {(c.size, c.seed) for c in mid} == {("mid", 1), ("mid", 3)}
+    assert [c.key for c in mid] == [c.key for c in cells if c.size == "mid" and c.seed in (1, 3)]
+    assert select_cells(cells, ["problem=bin_packing", "mode=random_mutation"]) == \
+        [c for c in cells if c.mode == "random_mutation"]
+    assert select_cells(cells, []) == cells
+    with pytest.raises(ValueError, match="admits no cell; size: mid, small"):
+        select_cells(cells, ["size=large"])
+    with pytest.raises(ValueError, match="KEY one of problem, size, mode, seed, variant"):
+        select_cells(cells, ["colour=red"])
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        select_cells(cells, ["mid"])
+
+
+def test_sweep_only_runs_the_admitted_cells_and_a_bad_filter_writes_nothing(tmp_path):
+    exp = load_experiment(ROOT / "experiments" / "smoke.toml", check_files=False)
+    cmd = [sys.executable, "-m", "funsearch", "sweep", "experiments/smoke.toml", "--no-report"]
+    bad = subprocess.run(cmd + ["--out", str(tmp_path / "bad"), "--only", "size=huge"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--only 'size=huge' admits no cell" in bad.stderr
+    assert not (tmp_path / "bad").exists()
+    out = tmp_path / "only"
+    ran = subprocess.run(cmd + ["--out", str(out), "--only", "mode=random_mutation", "--only", f"seed={exp.seeds[0]}"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert f"1 cells (--only: 1 of {len(expand(exp))})" in ran.stderr
+    assert sorted(p.name for p in (out / "cells").iterdir()) == [f"bin_packing__random_mutation__s{exp.seeds[0]}"]
+    assert {r["cell"] for r in read_results(out / "results.csv")} == {f"bin_packing__random_mutation__s{exp.seeds[0]}"}

@@ -10,6 +10,16 @@ import typer
 from funsearch.cli.output import fail
 
 
+def _selected(cells: list, only: list[str]) -> list:
+    """select_cells, its refusal a one-line exit."""
+    from funsearch.study.cells import select_cells
+
+    try:
+        return select_cells(cells, only)
+    except ValueError as exc:
+        fail(str(exc))
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def sweep(
@@ -23,6 +33,9 @@ def register(app: typer.Typer) -> None:
         report: bool = typer.Option(True, "--report/--no-report", help="write report.md when the sweep ends"),
         reuse: Optional[Path] = typer.Option(None, "--reuse", help="another folder of this experiment: take its "
                                                                    "finished cells instead of running them again"),
+        only: Optional[list[str]] = typer.Option(None, "--only", help="run only the grid's cells that KEY=V1,V2 "
+                                                 "admits (problem, size, mode, seed, variant; repeat to narrow: "
+                                                 "--only size=mid --only seed=1,2)"),
     ) -> None:
         """Run an experiment: problem x size x seed runs plus baselines, each to the largest budget; results.csv.
 
@@ -35,21 +48,25 @@ def register(app: typer.Typer) -> None:
 
         try:
             exp = load_experiment(config)
+            if adaptive and only:
+                fail("--only chooses cells of the grid; --adaptive chooses its own")
+            cells = _selected(expand(exp), only or [])  # before anything is written
             sweep_dir = exp.out_dir(out)
             runner = Sweep(exp, sweep_dir, echo=lambda line: typer.echo(line, err=True), parallel=parallel,
                            address=address, reuse=reuse)
             if adaptive:
                 runner.run_adaptive()
             else:
-                cells = expand(exp)
-                typer.echo(f"sweep {exp.name}: {len(cells)} cells in {sweep_dir}", err=True)
+                of = f" (--only: {len(cells)} of {len(expand(exp))})" if only else ""
+                typer.echo(f"sweep {exp.name}: {len(cells)} cells{of} in {sweep_dir}", err=True)
                 runner.run_cells(cells)
         except (ExperimentError, ConfigError) as exc:
             fail(str(exc))
         except KeyboardInterrupt:
             typer.echo(f"\ninterrupted: continue with: funsearch sweep {config}"
                        + (f" --out {out}" if out else "") + (" --adaptive" if adaptive else "")
-                       + (f" --reuse {reuse}" if reuse else ""), err=True)
+                       + (f" --reuse {reuse}" if reuse else "")
+                       + "".join(f" --only {spec}" for spec in only or []), err=True)
             raise typer.Exit(130) from None
         typer.echo(f"results: {sweep_dir / 'results.csv'}")
         if report:

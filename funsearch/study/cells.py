@@ -76,6 +76,34 @@ def expand(exp: ExperimentConfig) -> list[Cell]:
     return cells
 
 
+SELECTABLE = ("problem", "size", "mode", "seed", "variant")
+
+
+def select_cells(cells: list[Cell], only: list[str]) -> list[Cell]:
+    """The cells every `KEY=V1,V2` filter of `only` admits (`funsearch sweep --only`), in the grid's order.
+
+    KEY is problem (the file's stem or path), size, mode, seed or variant; filters combine with "and". A filter
+    that names an unknown key, or admits no cell, raises ValueError (one line, naming what there is)."""
+    for spec in only:
+        key, sep, values = spec.partition("=")
+        key, wanted = key.strip(), {v.strip() for v in values.split(",") if v.strip()}
+        if not sep or key not in SELECTABLE or not wanted:
+            raise ValueError(f"--only {spec!r}: give KEY=VALUE[,VALUE...] with KEY one of {', '.join(SELECTABLE)}")
+        kept = [c for c in cells if _field(c, key) & wanted]
+        if not kept:
+            there = sorted({v for c in cells for v in _field(c, key)} - {NO_SIZE}, key=lambda v: (len(v), v))
+            raise ValueError(f"--only {spec!r} admits no cell; {key}: {', '.join(there) or '(none)'}")
+        cells = kept
+    return cells
+
+
+def _field(cell: Cell, key: str) -> set[str]:
+    """The values a cell answers to for `key` (a problem by its stem and by its path)."""
+    if key == "problem":
+        return {Path(cell.problem).stem, cell.problem}
+    return {str(getattr(cell, key))}
+
+
 def cell_config(exp: ExperimentConfig, cell: Cell, scripted_file: str | None = None):
     """The RunConfig of a cell."""
     from funsearch.config import make_config
