@@ -50,14 +50,15 @@ def register(app: typer.Typer) -> None:
             exp = load_experiment(config)
             if adaptive and only:
                 fail("--only chooses cells of the grid; --adaptive chooses its own")
-            cells = _selected(expand(exp), only or [])  # before anything is written
+            grid = expand(exp)
+            cells = _selected(grid, only or [])  # before anything is written
             sweep_dir = exp.out_dir(out)
             runner = Sweep(exp, sweep_dir, echo=lambda line: typer.echo(line, err=True), parallel=parallel,
                            address=address, reuse=reuse)
             if adaptive:
                 runner.run_adaptive()
             else:
-                of = f" (--only: {len(cells)} of {len(expand(exp))})" if only else ""
+                of = f" (--only: {len(cells)} of {len(grid)})" if only else ""
                 typer.echo(f"sweep {exp.name}: {len(cells)} cells{of} in {sweep_dir}", err=True)
                 runner.run_cells(cells)
         except (ExperimentError, ConfigError) as exc:
