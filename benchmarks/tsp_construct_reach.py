@@ -1,6 +1,6 @@
 """How far a next-city priority over the constructive TSP's three distances goes: tuned on train50, read on TSPLIB.
 
-    python benchmarks/tsp_construct_reach.py [--trials N] [--seed S]
+    python benchmarks/tsp_construct_reach.py [--trials N] [--seed S] [--train train50|clustered|both]
 
 The search's TSP winners (docs/results/tsp_diverge_targets) are formulas over `to_current`, `to_start` and
 `to_nearest`, and their TSPLIB gaps (median 17.07 % for small) miss the issue's target (median <= 15 %). This asks
@@ -12,12 +12,17 @@ whether the interface allows more: it tunes two families of priorities by plain 
   from the linear best (N trials, seeded) then coordinate refinement, all on train50.
 
 What this gives is a reach, not a floor: a formula outside these families may do better. The held-out split is
-read once per family, for its best train50 formula; nothing is chosen on it. Pure CPU, a few minutes here.
+read once per family, for its best training formula; nothing is chosen on it. Pure CPU, a few minutes here.
+
+`--train clustered` tunes on problems/data/tsp/clustered_train100.json instead (16 maps of 100 cities in ten
+clusters, LKH references; problems/data/tsp/make_random.py), `--train both` on the two together: whether a
+training set less like the unit square's uniform cities selects formulas that do better on TSPLIB.
 """
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import sys
 import time
 from pathlib import Path
@@ -89,13 +94,25 @@ def tune_powers(problem, train: list[dict], start: tuple, trials: int, seed: int
     return best, best_gap
 
 
+CLUSTERED = ROOT / "problems" / "data" / "tsp" / "clustered_train100.json"
+
+
+def training_set(problem, which: str) -> list[dict]:
+    """train50, the clustered training maps, or both."""
+    clustered = problem._TSP.instances_from_json(json.loads(CLUSTERED.read_text()), CLUSTERED)
+    return {"train50": problem.load_split("train50"), "clustered": clustered,
+            "both": problem.load_split("train50") + clustered}[which]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=2000, help="random trials of the powers family")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train", choices=("train50", "clustered", "both"), default="train50",
+                        help="the instances the formulas are tuned on")
     args = parser.parse_args()
     problem = load_problem()
-    train, held = problem.load_split("train50"), problem.load_split("tsplib")
+    train, held = training_set(problem, args.train), problem.load_split("tsplib")
     started = time.perf_counter()
     rows = [("nearest neighbour (the seed)", "-to_current", gap(problem, train, linear(0.0, 0.0)),
              linear(0.0, 0.0))]
@@ -106,11 +123,11 @@ def main() -> None:
     rows.append((f"powers, {args.trials} random + refine",
                  f"-to_current**{p:.2f} + {a:.2f}*to_start**{q:.2f} + {b:.2f}*to_nearest**{r:.2f} "
                  f"+ {c:.2f}*to_current*to_nearest", got, powers(*params)))
-    print("| family | best formula on train50 | train50 gap | TSPLIB gap (33 maps, read once) |")
+    print(f"| family | best formula on {args.train} | {args.train} gap | TSPLIB gap (33 maps, read once) |")
     print("|---|---|---|---|")
     for name, formula, train_gap, priority in rows:
         print(f"| {name} | `{formula}` | {train_gap:.2f} % | {gap(problem, held, priority):.2f} % |")
-    print(f"\n({time.perf_counter() - started:.0f} s; trials {args.trials}, seed {args.seed})")
+    print(f"\n({time.perf_counter() - started:.0f} s; trials {args.trials}, seed {args.seed}, train {args.train})")
 
 
 if __name__ == "__main__":
