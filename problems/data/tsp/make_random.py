@@ -1,4 +1,4 @@
-"""Generate the random TSP datasets (uniform, and one clustered) and their reference tour lengths (run once; not run by the tests).
+"""Generate the random TSP datasets (uniform; one clustered) and their reference lengths (run once; not by the tests).
 
     python problems/data/tsp/make_random.py            # needs `pip install elkai` (LKH-3)
 
