@@ -91,6 +91,10 @@ class RunConfig(BaseModel):
     diverge: bool = Field(False, description="classic prompt: the sampler may not copy a parent past a random line "
                                              "of it (funsearch/program/divergence.py; llama.cpp backend only); "
                                              "`funsearch run` sets it where it applies (diverge_applies)")
+    diverge_lines: Literal["uniform", "learned"] = Field(
+        "uniform", description="with diverge, which line of a parent a copy must stop at: uniform (a random simple "
+                               "statement) or learned (Thompson sampling on how often samples made to change that "
+                               "line gave a valid program; funsearch/search/line_odds.py)")
     cascade_probe: int = Field(3, ge=0, description="probe instances evaluated first; a program with a parent's "
                                                     "outputs there (no-op) or clearly worse stops early; a split "
                                                     "this short runs whole and its no-ops still count (0: off)")

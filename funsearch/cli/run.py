@@ -70,6 +70,9 @@ def run(
     diverge: Optional[bool] = typer.Option(None, "--diverge/--no-diverge",
                                            help="classic prompt: the model may not copy a parent past a random line "
                                                 "of it (default: on for evolve runs on llama.cpp)"),
+    diverge_lines: str = typer.Option("uniform", "--diverge-lines",
+                                      help="with --diverge: uniform (a random line of the parent) | learned "
+                                           "(lines whose changes gave valid programs, by Thompson sampling)"),
     cascade_probe: int = typer.Option(3, "--cascade-probe",
                                       help="probe instances evaluated first (no-ops and clear losers stop; 0: off)"),
     cascade_margin: float = typer.Option(0.1, "--cascade-margin",
@@ -194,6 +197,9 @@ def _new_config(flags: dict):
     specs = preflight(cfg)
     if told is None and diverge_applies(cfg, specs):
         cfg = cfg.model_copy(update={"diverge": True})
+    if cfg.diverge_lines != "uniform" and not cfg.diverge:
+        fail(f"--diverge-lines {cfg.diverge_lines} chooses where forced divergence stops a copy: it needs --diverge "
+             "(classic prompt, llama.cpp backend)")
     if cfg.samples is None and cfg.budget is None:
         typer.echo("no --samples or --budget: running until Ctrl-C (state is saved; --resume continues)", err=True)
     return cfg

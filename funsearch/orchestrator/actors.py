@@ -89,10 +89,11 @@ class DatabaseActor:
     """The island program database, the copy steering, the programs seen (for --diverge) and the prompt planner."""
 
     def __init__(self, view, db_config, seed: int, snapshot: dict | None, baseline: str, steer: bool = True,
-                 diverge: bool = False):
+                 diverge: bool = False, diverge_lines: str = "uniform"):
         from funsearch.program.canonical import program_hash
         from funsearch.program.divergence import KnownCode
         from funsearch.search.database import ProgramDatabase
+        from funsearch.search.line_odds import LineOdds
         from funsearch.search.steering import Steering
 
         self.view, self.seed, self.diverge = view, seed, diverge
@@ -100,6 +101,7 @@ class DatabaseActor:
         self.db = ProgramDatabase.from_dict(snapshot) if snapshot else ProgramDatabase(db_config, seed)
         self.steering = Steering.from_dict((snapshot or {}).get("steering"), enabled=steer)
         self.known = KnownCode(codes=(snapshot or {}).get("known") or ())
+        self.odds = LineOdds.from_dict((snapshot or {}).get("line_odds")) if diverge_lines == "learned" else None
         if diverge and not snapshot:
             self._see(baseline)
 
@@ -121,13 +123,17 @@ class DatabaseActor:
             ids, hashes, sources = (tuple(p.id for p in parents), tuple(p.hash for p in parents),
                                     tuple(p.source for p in parents))
         plan = plan_prompt(strategy, self.view, sources, draw_rng(self.seed, sample_id), self.diverge,
-                           self.known.codes)
+                           self.known.codes, self.odds.choose if self.odds else None)
         return PromptDraw(island, ids, hashes, sources, plan, self.steering.temperature(temperature, island))
 
-    def note(self, island: int, outcome: str, source: str | None = None) -> None:
+    def note(self, island: int, outcome: str, source: str | None = None, line: str | None = None,
+             valid: bool = False) -> None:
         """Steering: one registered sample's outcome on `island` ("copy", "noop" or anything else); `source`: its
-        program when the run had not seen it before."""
+        program when the run had not seen it before; `line`: the parent line it was made to diverge at, and
+        whether that gave a valid program (learned divergence lines)."""
         self.steering.note(island, outcome)
+        if self.odds is not None and line is not None:
+            self.odds.record(line, valid)
         if source is not None and self.diverge:
             self._see(source)
 
@@ -146,7 +152,8 @@ class DatabaseActor:
         return record.id, new_best
 
     def snapshot(self) -> dict:
-        return {**self.db.to_dict(), "steering": self.steering.to_dict(), "known": list(self.known.codes)}
+        odds = {"line_odds": self.odds.to_dict()} if self.odds is not None else {}
+        return {**self.db.to_dict(), "steering": self.steering.to_dict(), "known": list(self.known.codes), **odds}
 
     def best(self):
         try:

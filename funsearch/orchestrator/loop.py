@@ -32,7 +32,7 @@ from funsearch.problem.loader import Problem
 from funsearch.proposers.base import Completion
 from funsearch.records import EvalResult, FailureKind
 from funsearch.search import bookkeeping
-from funsearch.search.sampling import PromptDraw, copy_kind, read_completion
+from funsearch.search.sampling import PromptDraw, copy_kind, divergence_feedback, read_completion
 from funsearch.store.run_store import RunStore
 
 REGISTERED = EvalResult.failed(FailureKind.DUPLICATE, "already registered")
@@ -88,7 +88,7 @@ class SearchLoop:
         if cfg.reset_period:
             db_kwargs["reset_period"] = cfg.reset_period
         self.db = DatabaseActor.remote(view, DatabaseConfig(**db_kwargs), cfg.seed, snapshot,
-                                       self.problem.baseline_source, cfg.steer, cfg.diverge)
+                                       self.problem.baseline_source, cfg.steer, cfg.diverge, cfg.diverge_lines)
         self.evals.start(1)
 
     def start_proposers(self) -> None:
@@ -240,7 +240,8 @@ class SearchLoop:
         if draw is not None:
             row["staleness"] = self.island_programs.get(island, 0) - draw.registered
         outcome, gain = self._settle(row, h, model, draw)
-        self.db.note.remote(island, outcome, row["source"] if self.cfg.diverge and outcome != "copy" else None)
+        self.db.note.remote(island, outcome, row["source"] if self.cfg.diverge and outcome != "copy" else None,
+                            *divergence_feedback(draw, row.get("failure"), outcome))
         self.store.add_sample(row)
         self.pool.observe(model, gain, row["modelled_cost"])
 

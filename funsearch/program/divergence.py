@@ -26,7 +26,7 @@ from __future__ import annotations
 import bisect
 import random
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 _OPENERS = (":", "(", "[", "{", ",", "\\")  # a line ending so is a header or continues: never the chosen line
 
@@ -50,17 +50,18 @@ class Divergence:
     parents: int = 0
 
     @classmethod
-    def plan(cls, bodies: Sequence[Sequence[str]], rng: random.Random,
-             known: Sequence[str] = ()) -> "Divergence | None":
-        """A random chosen line for each parent body (lists of lines without newlines), then `known` programs'
-        code (`code_text` of their bodies) to their last line; None when there is nothing to hold."""
+    def plan(cls, bodies: Sequence[Sequence[str]], rng: random.Random, known: Sequence[str] = (),
+             choose: Callable[[Sequence[str], list[int], random.Random], int] | None = None) -> "Divergence | None":
+        """A chosen line for each parent body (lists of lines without newlines), then `known` programs' code
+        (`code_text` of their bodies) to their last line; None when there is nothing to hold. The line is a random
+        simple statement, or what `choose(body, candidates, rng)` picks among them (search/line_odds.py)."""
         targets, ends, lines = [], [], []
         for body in bodies:
             statements = [i for i, line in enumerate(body) if _is_code(line)]
             simple = [i for i in statements if not line_opens(body[i])]
             if not statements:
                 continue
-            at = rng.choice(simple or statements)
+            at = (choose or _uniform)(body, simple or statements, rng)
             before = [line.rstrip() for line in body[:at] if _is_code(line)]
             targets.append(body_code(body))
             ends.append(sum(len(line) + 1 for line in before) + len(body[at].rstrip()))
@@ -73,6 +74,13 @@ class Divergence:
                 lines.append(code.count("\n") - 1)
         return cls(tuple(targets), tuple(ends), tuple(lines), parents) if targets else None
 
+    def chosen_line(self) -> str | None:
+        """The chosen line of the last parent (the one the prompt asks to improve), or None without parents."""
+        if not self.parents:
+            return None
+        target, end = self.targets[self.parents - 1], self.ends[self.parents - 1]
+        return target[:end].rsplit("\n", 1)[-1]
+
     def open_copies(self, generated: str) -> list[tuple[str, int]]:
         """For each target the code of `generated` still copies: (the rest of the target, its characters up to
         the chosen line's newline, excluded). A token that starts with that much of the rest and its newline copies
@@ -82,6 +90,10 @@ class Divergence:
             return []
         return [(target[len(code):], end - len(code)) for target, end in zip(self.targets, self.ends)
                 if len(code) <= end and target.startswith(code)]
+
+
+def _uniform(body: Sequence[str], candidates: list[int], rng: random.Random) -> int:
+    return rng.choice(candidates)
 
 
 def body_code(body: Sequence[str]) -> str:

@@ -71,8 +71,9 @@ class PromptPlan:
 
 
 def plan_prompt(strategy: str, view: PromptView, parents: Sequence[str], rng: random.Random,
-                diverge: bool = False, known: Sequence[str] = ()) -> PromptPlan:
-    """The prompt for `parents` (ascending score) under `strategy` (one of STRATEGIES); `diverge`: see above."""
+                diverge: bool = False, known: Sequence[str] = (), choose=None) -> PromptPlan:
+    """The prompt for `parents` (ascending score) under `strategy` (one of STRATEGIES); `diverge`: see above;
+    `choose`: how divergence picks each parent's line (Divergence.plan; default: at random)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown prompt strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
     if strategy == "mix":
@@ -80,7 +81,7 @@ def plan_prompt(strategy: str, view: PromptView, parents: Sequence[str], rng: ra
     k = len(parents)
     if strategy == "classic" or k == 0:
         header = completion_header(view, k)
-        divergence = _divergence(view, parents, rng, known) if diverge and k else None
+        divergence = _divergence(view, parents, rng, known, choose) if diverge and k else None
         tag = "classic"
         if divergence is not None:
             tag += f"+diverge:L{divergence.lines[divergence.parents - 1]}" if divergence.parents else "+diverge"
@@ -102,7 +103,7 @@ def _idea(view: PromptView, parents: Sequence[str], rng: random.Random) -> Promp
 
 
 def _divergence(view: PromptView, parents: Sequence[str], rng: random.Random,
-                known: Sequence[str]) -> Divergence | None:
+                known: Sequence[str], choose=None) -> Divergence | None:
     """Each parent's body as the listing shows it (renamed to its version), with a random line to diverge by."""
     bodies = []
     for i, source in enumerate(parents):
@@ -111,7 +112,7 @@ def _divergence(view: PromptView, parents: Sequence[str], rng: random.Random,
             bodies.append(body_lines(rename_function(source, view.function_name, name), name))
         except Exception:  # never expected of a registered program: skip it, never fail the draw
             continue
-    return Divergence.plan(bodies, rng, known)
+    return Divergence.plan(bodies, rng, known, choose)
 
 
 def _edit_prefix(view: PromptView, parent: str, k: int, rng: random.Random) -> tuple[str, int]:

@@ -66,3 +66,14 @@ def read_completion(sample_id: int, completion: Completion, draw: PromptDraw, fu
 def copy_kind(program_hash_: str, draw: PromptDraw) -> str:
     """How a duplicate relates to its prompt: "parent" (it reproduces one shown) or "earlier" (another program)."""
     return "parent" if program_hash_ in draw.parent_hashes else "earlier"
+
+
+CONTRACT_KEPT = (None, "noop", "cascade_stop")  # a sample's failure when its program returned valid output
+
+
+def divergence_feedback(draw: PromptDraw | None, failure: str | None, outcome: str) -> tuple[str | None, bool]:
+    """(the last parent's line the sample was made to diverge at, whether it gave a valid program): what learned
+    divergence lines (search/line_odds.py) count. (None, False) when the prompt held no divergence."""
+    divergence = draw.plan.divergence if draw is not None else None
+    line = divergence.chosen_line() if divergence is not None else None
+    return line, line is not None and outcome != "copy" and failure in CONTRACT_KEPT

@@ -31,8 +31,8 @@ SWEEP_UNITS = (BudgetUnit.DOLLARS, BudgetUnit.GPU_SECONDS, BudgetUnit.TOKENS, Bu
 DEFINING_FIELDS = ("name", "budgets", "price_as", "modelled_batch", "backend", "scripted_file", "base_url",
                    "max_samples", "islands", "eval_timeout", "max_tokens", "temperature")
 
-VARIANT_FIELDS = ("prompt", "steer", "diverge", "cascade_probe", "cascade_margin", "parent_helpers", "temperature",
-                  "functions_per_prompt", "samples_per_prompt", "islands", "max_tokens")
+VARIANT_FIELDS = ("prompt", "steer", "diverge", "diverge_lines", "cascade_probe", "cascade_margin", "parent_helpers",
+                  "temperature", "functions_per_prompt", "samples_per_prompt", "islands", "max_tokens")
 
 
 class ExperimentError(Exception):
