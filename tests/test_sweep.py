@@ -422,6 +422,6 @@ def test_sweep_only_runs_the_admitted_cells_and_a_bad_filter_writes_nothing(tmp_
     ran = subprocess.run(cmd + ["--out", str(out), "--only", "mode=random_mutation", "--only", f"seed={exp.seeds[0]}"],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert ran.returncode == 0, ran.stderr[-3000:]
-    assert f"1 cells (--only: 1 of {len(expand(exp))})" in ran.stderr
+    assert f": 1 cell (--only: 1 of {len(expand(exp))})" in ran.stderr
     assert sorted(p.name for p in (out / "cells").iterdir()) == [f"bin_packing__random_mutation__s{exp.seeds[0]}"]
     assert {r["cell"] for r in read_results(out / "results.csv")} == {f"bin_packing__random_mutation__s{exp.seeds[0]}"}

@@ -59,7 +59,8 @@ def register(app: typer.Typer) -> None:
                 runner.run_adaptive()
             else:
                 of = f" (--only: {len(cells)} of {len(grid)})" if only else ""
-                typer.echo(f"sweep {exp.name}: {len(cells)} cells{of} in {sweep_dir}", err=True)
+                plural = "" if len(cells) == 1 else "s"
+                typer.echo(f"sweep {exp.name}: {len(cells)} cell{plural}{of} in {sweep_dir}", err=True)
                 runner.run_cells(cells)
         except (ExperimentError, ConfigError) as exc:
             fail(str(exc))
