@@ -152,8 +152,7 @@ class SearchLoop:
         return self.schedule.may_draw(k, self.registered) and (not bound or waiting < bound)
 
     def _fill_proposers(self) -> int:
-        """Send the draws the window, the evaluation queue and the free engines allow (one database call); the
-        number of requests."""
+        """Send the draws the window, the evaluation queue and the free engines allow (one call); how many."""
         wanted: list[tuple[int, int, int]] = []
         while self._may_draw(sum(n for _, _, n in wanted)):
             slot = self.pool.next_slot(self.next_sample)
