@@ -99,9 +99,10 @@ CLUSTERED = ROOT / "problems" / "data" / "tsp" / "clustered_train100.json"
 
 def training_set(problem, which: str) -> list[dict]:
     """train50, the clustered training maps, or both."""
-    clustered = problem._TSP.instances_from_json(json.loads(CLUSTERED.read_text()), CLUSTERED)
-    return {"train50": problem.load_split("train50"), "clustered": clustered,
-            "both": problem.load_split("train50") + clustered}[which]
+    train50 = problem.load_split("train50") if which != "clustered" else []
+    if which == "train50":
+        return train50
+    return train50 + problem._TSP.instances_from_json(json.loads(CLUSTERED.read_text()), CLUSTERED)
 
 
 def main() -> None:

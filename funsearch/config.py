@@ -119,6 +119,9 @@ class RunConfig(BaseModel):
         if self.diverge and self.backend in ("openai", "vllm"):
             raise ValueError(f"diverge needs token-level control of sampling, which the {self.backend} backend "
                              "does not give here: use --backend llamacpp or --no-diverge")
+        if self.diverge_lines != "uniform" and not self.diverge:
+            raise ValueError(f"diverge_lines {self.diverge_lines} chooses where forced divergence stops a copy: "
+                             "it needs diverge (--diverge; diverge = true in a variant)")
         return self
 
     @model_validator(mode="after")

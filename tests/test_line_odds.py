@@ -87,3 +87,17 @@ def test_feedback_counts_valid_no_op_and_cascade_stop_as_kept_contracts():
                                                               random.Random(1)), 0.8)
     assert divergence_feedback(plain, None, "fresh") == (None, False)
     assert divergence_feedback(None, None, "failed") == (None, False)
+
+
+def test_learned_lines_without_divergence_are_refused_in_one_line():
+    import pytest
+
+    from funsearch.config import ConfigError, make_config
+    from funsearch.study.experiment import ExperimentConfig
+
+    assert make_config(problem="p.py", diverge=True, diverge_lines="learned").diverge_lines == "learned"
+    with pytest.raises(ConfigError, match="diverge_lines learned .* needs diverge"):
+        make_config(problem="p.py", diverge=False, diverge_lines="learned")
+    with pytest.raises(ValueError, match="only_lines: .*needs diverge"):
+        ExperimentConfig(name="x", problems=["p.py"], sizes=["small"], budgets=["10-samples"],
+                         variants={"only_lines": {"diverge_lines": "learned"}})

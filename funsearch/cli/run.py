@@ -192,14 +192,11 @@ def _new_config(flags: dict):
     counts = flags.pop("pool_counts")
     flags.update(problem=str(flags["problem"]), scripted_file=flags.pop("scripted"),
                  pool_counts=tuple(int(c) for c in counts.split(",")) if counts else None)
-    told = flags.pop("diverge")
-    cfg = make_config(**flags, diverge=bool(told))
+    told = flags.pop("diverge")  # not told: on where it applies, and wherever --diverge-lines asks for it
+    cfg = make_config(**flags, diverge=bool(told) if told is not None else flags["diverge_lines"] != "uniform")
     specs = preflight(cfg)
     if told is None and diverge_applies(cfg, specs):
         cfg = cfg.model_copy(update={"diverge": True})
-    if cfg.diverge_lines != "uniform" and not cfg.diverge:
-        fail(f"--diverge-lines {cfg.diverge_lines} chooses where forced divergence stops a copy: it needs --diverge "
-             "(classic prompt, llama.cpp backend)")
     if cfg.samples is None and cfg.budget is None:
         typer.echo("no --samples or --budget: running until Ctrl-C (state is saved; --resume continues)", err=True)
     return cfg

@@ -16,8 +16,6 @@ import random
 from dataclasses import dataclass, field
 from typing import Sequence
 
-LINE_CHOICES = ("uniform", "learned")
-
 
 def line_key(line: str) -> str:
     """A body line as the odds know it: code only, whitespace collapsed."""

@@ -15,6 +15,7 @@ from funsearch.program.canonical import program_hash
 from funsearch.program.parents import with_parent_helpers
 from funsearch.program.strategies import PromptPlan
 from funsearch.proposers.base import Completion
+from funsearch.records import FailureKind
 from funsearch.search.bookkeeping import SampleOutcome, extract
 
 
@@ -68,7 +69,7 @@ def copy_kind(program_hash_: str, draw: PromptDraw) -> str:
     return "parent" if program_hash_ in draw.parent_hashes else "earlier"
 
 
-CONTRACT_KEPT = (None, "noop", "cascade_stop")  # a sample's failure when its program returned valid output
+CONTRACT_KEPT = (None, FailureKind.NOOP.value, FailureKind.CASCADE_STOP.value)  # failures with valid output
 
 
 def divergence_feedback(draw: PromptDraw | None, failure: str | None, outcome: str) -> tuple[str | None, bool]:
