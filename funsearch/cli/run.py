@@ -71,8 +71,9 @@ def run(
                                            help="classic prompt: the model may not copy a parent past a random line "
                                                 "of it (default: on for evolve runs on llama.cpp)"),
     diverge_lines: str = typer.Option("uniform", "--diverge-lines",
-                                      help="with --diverge: uniform (a random line of the parent) | learned "
-                                           "(lines whose changes gave valid programs, by Thompson sampling)"),
+                                      help="where --diverge stops a copy: uniform (a random line of the parent) | "
+                                           "learned (lines whose changes gave valid programs, by Thompson "
+                                           "sampling; turns --diverge on unless --no-diverge)"),
     cascade_probe: int = typer.Option(3, "--cascade-probe",
                                       help="probe instances evaluated first (no-ops and clear losers stop; 0: off)"),
     cascade_margin: float = typer.Option(0.1, "--cascade-margin",
