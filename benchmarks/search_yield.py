@@ -8,10 +8,12 @@ docs/results/mid_diverge_copies and docs/results/tsp_whole_tour_diverge (what
 `funsearch sweep experiments/<name>.toml --out docs/results/<name>` writes for each; a variant shows beside its
 size: "small, default", "small, diverge"). Every figure is over the evolve runs found there, per (problem, size,
 experiment folder), with the seeds it rests on and a 95 % bootstrap interval over seeds; nothing is measured here,
-so the table is the same on every machine. A target the data cannot speak to yet (no finished run) says so.
+so the table is the same on every machine. A target the data cannot speak to yet (no finished run) says so, and
+a row resting on fewer seeds than its experiment asks for is marked partial.
 """
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 from collections import defaultdict
@@ -67,22 +69,33 @@ def heldout_metric(data: dict, split: str) -> float | None:
     return next(iter(got["metrics"].values()), None)
 
 
-def runs_of(group, experiment: str) -> str:
-    """The runs' sample counts and the experiment (results folder) they come from."""
+def planned_seeds(folder: Path) -> int | None:
+    """How many seeds the folder's experiment asks for (its experiment.json), or None when it does not say."""
+    try:
+        return len(json.loads((folder / "experiment.json").read_text())["seeds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def runs_of(group, experiment: str, planned: int | None = None) -> str:
+    """The runs' sample counts and the experiment (results folder) they come from; "partial" when fewer seeds
+    finished than the experiment asks for."""
     counts = sorted(d["funnel"]["samples"] for d in group)
     drawn = f"{counts[0]}-{counts[-1]}" if counts[0] != counts[-1] else f"{counts[0]}"
-    return f"{drawn} samples, {experiment}"
+    partial = f" (partial: {len(group)} of {planned} seeds)" if planned and len(group) < planned else ""
+    return f"{drawn} samples, {experiment}{partial}"
 
 
 def table(folders) -> list[str]:
     by = runs(folders)
+    planned = {Path(folder).name: planned_seeds(Path(folder)) for folder in folders}
     lines = ["| measure | problem | size | measured: mean [95 % CI] (seeds) | runs | target |",
              "|---|---|---|---|---|---|"]
     for (problem, size, experiment), group in sorted(by.items()):
         model = size.split(",")[0]
         if model not in ("small", "mid"):
             continue
-        where = runs_of(group, experiment)
+        where = runs_of(group, experiment, planned.get(experiment))
         lines.append(f"| copies of a parent or earlier program | {problem} | {size} | "
                      f"{pct([rate(d, 'duplicates') for d in group])} | {where} | <= 15 % |")
         if model == "small":
