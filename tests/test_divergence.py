@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from funsearch.program.divergence import Divergence, KnownCode, TokenIndex, code_text, is_trivial
+from funsearch.program.divergence import Divergence, KnownCode, TokenIndex, code_line, code_text, is_trivial
 from funsearch.program.prompt import PromptView
 from funsearch.program.strategies import plan_prompt
 
@@ -65,6 +65,30 @@ def test_comment_and_blank_lines_written_on_the_way_do_not_escape_the_ban():
     assert code_text("    x = 1\n    # c") is None
     banned = tokens(index, index.banned(d, "\n    # my plan\n    x = bins - item"))
     assert "\n" in banned and "\n    return" in banned
+
+
+def test_comments_at_line_ends_are_not_code():
+    assert code_line('    tour.append(tour[0])  # close the tour  ') == "    tour.append(tour[0])"
+    assert code_line('    s = "a # b"  # c') == '    s = "a # b"'  # a # inside quotes is not a comment
+    assert code_line("    s = 'it\\'s # x'") == "    s = 'it\\'s # x'"  # an escaped quote does not end the string
+    assert code_text("    x = 1  # one\n    y = 2  # tw") is None  # the last line is in a comment
+    assert code_text("    x = 1  # one\n    y") == "    x = 1\n    y"
+
+
+def test_a_known_program_written_with_another_comment_is_still_held():
+    """Measured on the whole-tour TSP: mid wrote one program again and again, with and without a trailing comment."""
+    known = KnownCode()
+    known.add(["    tour = f(x)", "    tour.append(tour[0])  # close the tour", "    return tour"])
+    assert known.codes == ("    tour = f(x)\n    tour.append(tour[0])\n    return tour\n",)
+    d = Divergence.plan([], random.Random(0), known.codes)
+    pieces = ["\n", " tour\n", " 0\n"]
+    index = TokenIndex(pieces)
+    copied = "    tour = f(x)\n    tour.append(tour[0])\n    return"  # the same code without the comment
+    assert {pieces[i] for i in index.banned(d, copied)} == {" tour\n"}
+    parent = ["    y = g(x)  # first", "    return y"]
+    held = Divergence.plan([parent], random.Random(0), (), choose=lambda body, candidates, rng: 0)
+    assert held.targets == ("    y = g(x)\n    return y\n",) and held.ends == (len("    y = g(x)"),)
+    assert held.chosen_line() == "    y = g(x)"
 
 
 def test_each_parent_is_held_to_its_own_line():

@@ -225,3 +225,21 @@ def test_held_out_splits_get_the_eval_commands_time_limit_not_the_runs(tmp_path)
     cfg = make_config(problem=str(path), mode="random_mutation", samples=2, seed=1, islands=2, eval_timeout=0.3)
     summary = run_search(cfg, tmp_path / "tight", echo=lambda line: None)
     assert summary.heldout["slow"]["valid"], summary.heldout["slow"]
+
+
+def test_divergence_holds_to_a_duplicate_written_in_other_words(tmp_path):
+    """A copy of the seed in other spacing is a duplicate, yet new as text: divergence must hold later samples to
+    that text too (measured: mid wrote such a variant of an earlier program again and again)."""
+    import json
+
+    script = tmp_path / "completions.json"
+    script.write_text(json.dumps(["    return -(bins-item)\n", "    return -(bins - item) * 2\n"]))
+    run_dir = tmp_path / "run"
+    run_search(scripted(scripted_file=str(script), samples=2, islands=1, diverge=True), run_dir,
+               echo=lambda line: None)
+    samples, _, _ = rows(run_dir)
+    assert samples[0]["failure"] == "duplicate"
+    store = RunStore(run_dir)
+    known = store.latest_checkpoint().database["known"]
+    store.close()
+    assert "    return -(bins-item)\n" in known and "    return -(bins - item)\n" in known

@@ -129,8 +129,8 @@ class DatabaseActor:
     def note(self, island: int, outcome: str, source: str | None = None, line: str | None = None,
              valid: bool = False) -> None:
         """Steering: one registered sample's outcome on `island` ("copy", "noop" or anything else); `source`: its
-        program when the run had not seen it before; `line`: the parent line it was made to diverge at, and
-        whether that gave a valid program (learned divergence lines)."""
+        program, which divergence holds to when its code is new as text (a duplicate can be: `x=1` for `x = 1`);
+        `line`: the parent line it was made to diverge at, and whether that gave a valid program (learned lines)."""
         self.steering.note(island, outcome)
         if self.odds is not None and line is not None:
             self.odds.record(line, valid)

@@ -239,7 +239,7 @@ class SearchLoop:
         if draw is not None:
             row["staleness"] = self.island_programs.get(island, 0) - draw.registered
         outcome, gain = self._settle(row, h, model, draw)
-        self.db.note.remote(island, outcome, row["source"] if self.cfg.diverge and outcome != "copy" else None,
+        self.db.note.remote(island, outcome, row["source"] if self.cfg.diverge else None,
                             *divergence_feedback(draw, row.get("failure"), outcome))
         self.store.add_sample(row)
         self.pool.observe(model, gain, row["modelled_cost"])
