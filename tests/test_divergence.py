@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 
-from funsearch.program.divergence import Divergence, KnownCode, TokenIndex, code_line, code_text, is_trivial
+from funsearch.program.divergence import Divergence, KnownCode, TokenIndex, code_line, code_text, is_trivial, line_opens
 from funsearch.program.prompt import PromptView
 from funsearch.program.strategies import plan_prompt
+from funsearch.search.line_odds import line_key
 
 BODY = ["    x = bins - item", "    # keep the closest bin", "    return -x"]
 PIECES = ["    ", " ", "x", " =", " bins", " -", " item", "\n", "    return", " -x", "\n\n", " -x\n", "#", " # note",
@@ -73,6 +74,8 @@ def test_comments_at_line_ends_are_not_code():
     assert code_line("    s = 'it\\'s # x'") == "    s = 'it\\'s # x'"  # an escaped quote does not end the string
     assert code_text("    x = 1  # one\n    y = 2  # tw") is None  # the last line is in a comment
     assert code_text("    x = 1  # one\n    y") == "    x = 1\n    y"
+    assert line_opens('    x = f("#", (') and not line_opens("    x = 1  # see (")  # headers read the same way
+    assert line_key('    s  = "a#b"  # c') == 's = "a#b"'  # and so do learned lines' keys
 
 
 def test_a_known_program_written_with_another_comment_is_still_held():

@@ -144,8 +144,7 @@ def _is_code(line: str) -> bool:
 
 def line_opens(line: str) -> bool:
     """A block header or a line that continues on the next (no appended text makes it a one-line change)."""
-    code = line.split("#")[0].rstrip()
-    return code.endswith(_OPENERS)
+    return code_line(line).endswith(_OPENERS)
 
 
 class TokenIndex:

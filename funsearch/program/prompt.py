@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from funsearch.program.canonical import rename_function
+from funsearch.program.divergence import code_line
 
 _INDENT = "    "
 
@@ -164,7 +165,7 @@ def _header_end(fn: ast.FunctionDef, lines: list[str]) -> int:
     """Index of the line after the one holding the header's closing colon (comments skipped)."""
     known = [fn.lineno] + [n.end_lineno for n in ast.walk(fn.args) if hasattr(n, "end_lineno")]
     row = max(known + ([fn.returns.end_lineno] if fn.returns else [])) - 1
-    while row < fn.body[0].lineno - 1 and not lines[row].split("#")[0].rstrip().endswith(":"):
+    while row < fn.body[0].lineno - 1 and not code_line(lines[row]).endswith(":"):
         row += 1
     return row + 1
 

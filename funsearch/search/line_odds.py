@@ -16,10 +16,12 @@ import random
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from funsearch.program.divergence import code_line
+
 
 def line_key(line: str) -> str:
     """A body line as the odds know it: code only, whitespace collapsed."""
-    return " ".join(line.split("#")[0].split())
+    return " ".join(code_line(line).split())
 
 
 @dataclass
