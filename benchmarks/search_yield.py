@@ -27,9 +27,10 @@ from funsearch.study.analysis import bootstrap_ci  # noqa: E402
 
 DEFAULT = ("docs/results/size_study_bin_packing", "docs/results/size_study_tsp", "docs/results/search_targets",
            "docs/results/diverge_ablation", "docs/results/cap_set_diverge", "docs/results/tsp_diverge_targets",
-           "docs/results/mid_diverge_copies", "docs/results/tsp_whole_tour_diverge")
+           "docs/results/mid_diverge_copies", "docs/results/tsp_whole_tour_diverge",
+           "docs/results/tsp_insertion_targets")
 HEADLINE = {"bin_packing": ("or1", ["or2", "or3", "or4", "weibull_5k"]), "tsp": ("train50", ["tsplib"]),
-            "tsp_construct": ("train50", ["tsplib"]),
+            "tsp_construct": ("train50", ["tsplib"]), "tsp_insertion": ("train50", ["tsplib"]),
             "cap_set": ("n8", ["n7"])}
 
 
