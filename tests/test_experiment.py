@@ -100,6 +100,14 @@ def test_the_ablation_and_targets_experiments_validate(monkeypatch):
     assert {c.key for c in expand(part)} < {c.key for c in expand(targets)}
 
 
+def test_the_insertion_targets_compare_the_model_with_both_baselines_at_equal_samples(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    exp = load_experiment(ROOT / "experiments" / "tsp_insertion_targets.toml")
+    assert [Path(p).name for p in exp.problems] == ["tsp_insertion.py"] and exp.budget_unit.value == "samples"
+    assert set(exp.baselines) == {"best_of_n", "random_mutation"} and exp.llm_baseline_size == "small"
+    assert len(exp.seeds) >= 5 and exp.max_samples == 300 and exp.variants == {"diverge": {"diverge": True}}
+
+
 BAD_INPUTS = [
     ('sizes = ["small", "huge"]', "sizes: unknown size 'huge' (the registry has tiny, mini, small"),
     ('sizes = ["small", "large"]', "sizes: 'large' has no llama.cpp weights (backends: vllm)"),
