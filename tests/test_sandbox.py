@@ -205,9 +205,9 @@ def test_evaluator_restarts_a_fork_server_that_died_mid_evaluation():
         assert after.valid and after.score == 1.0 and ev.restarts == 1
 
 
-def test_children_get_fresh_random_state_and_run_the_problems_fork_hooks(tmp_path):
-    # spares are forked with libc fork() (no Python after-fork work): the server re-seeds `random` and
-    # runs the at-fork hooks that the problem's imports registered
+def test_children_start_from_the_fixed_random_state_and_run_the_problems_fork_hooks(tmp_path):
+    # spares are forked with libc fork() (no Python after-fork work): the server runs the at-fork hooks that the
+    # problem's imports registered, and every instance starts from the same random state (scores reproduce)
     from funsearch.problem.loader import load_problem
     path = tmp_path / "toy_hooked.py"
     path.write_text((TESTS / "fixtures" / "toy_problem.py").read_text()
@@ -217,7 +217,34 @@ def test_children_get_fresh_random_state_and_run_the_problems_fork_hooks(tmp_pat
     with Evaluator(load_problem(path), LIMITS, slot=13) as ev:
         messages = [ev.evaluate(source).message for _ in range(3)]
     assert all("forked=1" in m for m in messages), messages
-    assert len({m.split("r=")[1].split()[0] for m in messages}) == 3, messages
+    assert len({m.split("r=")[1].split()[0] for m in messages}) == 1, messages
+
+
+RANDOM_PRIORITY = ("import random\nimport numpy as np\n"
+                   "def priority(value: float, position: int) -> float:\n"
+                   "    return float(np.random.rand()) + random.random()\n")
+
+
+def test_a_candidate_that_draws_random_numbers_scores_the_same_everywhere():
+    # each instance starts from the same state: two servers, the reference in this process, and an instance run
+    # alone or after another all agree, so a lucky draw cannot be selected and replay reproduces a run
+    import random
+
+    from funsearch.problem.evaluator import evaluate_in_process
+
+    problem = toy()
+    instances = problem.load_split("large")
+    with Evaluator(problem, LIMITS, slot=14) as one, Evaluator(problem, LIMITS, slot=15) as two:
+        first, second = one.evaluate(RANDOM_PRIORITY, instances=instances), two.evaluate(RANDOM_PRIORITY, instances=instances)
+        alone = one.evaluate(RANDOM_PRIORITY, instances=instances[1:])
+    assert first.valid and second.valid and alone.valid
+    scores = [o.score for o in first.per_instance]
+    assert [o.score for o in second.per_instance] == scores and [o.score for o in alone.per_instance] == scores[1:]
+    state = random.getstate()
+    assert [o.score for o in evaluate_in_process(problem, RANDOM_PRIORITY, instances=instances).per_instance] == scores
+    assert random.getstate() == state  # the reference puts this process's random state back
+    honest = [o.score for o in evaluate_in_process(problem, HONEST, instances=instances).per_instance]
+    assert scores != honest  # the draws do change the order: the test could tell a fixed state from none
 
 
 def test_closing_the_evaluator_stops_its_server():

@@ -24,6 +24,7 @@ from funsearch.sandbox.client import ForkServer, SandboxError, ServerDied
 from funsearch.sandbox.limits import SandboxLimits
 from funsearch.sandbox.outcome import RawOutcome, interpret
 from funsearch.sandbox.protections import Protection, warn_if_weak
+from funsearch.sandbox.randomness import reset_random_state
 from funsearch.sandbox.wire import WireError, decode_strict, encode_solution
 
 MAX_SOURCE_BYTES = 1 << 20
@@ -178,6 +179,22 @@ def _stopped(result: EvalResult, kind: FailureKind | None, message: str) -> Eval
     return replace(result, valid=False, score=None, failure=kind, message=message, metrics={})
 
 
+def _random_states() -> tuple:
+    """This process's `random` state and numpy's global one (None when numpy is not imported)."""
+    import random
+
+    numpy = sys.modules.get("numpy")
+    return random.getstate(), (numpy.random.get_state() if numpy is not None else None)
+
+
+def _restore_random_states(states: tuple) -> None:
+    import random
+
+    random.setstate(states[0])
+    if states[1] is not None:
+        sys.modules["numpy"].random.set_state(states[1])
+
+
 def evaluate_in_process(problem: Problem, candidate_source: str, split: str | None = None,
                         instances: list[dict] | None = None) -> EvalResult:
     """UNSANDBOXED reference evaluation, for tests and benchmarks ONLY: the candidate runs in this
@@ -190,12 +207,14 @@ def evaluate_in_process(problem: Problem, candidate_source: str, split: str | No
     _, chosen = _select(problem, split, instances)
     namespace = vars(problem.module)
     saved = dict(namespace)
+    random_states = _random_states()
     raws: list[RawOutcome] = []
     cpu0 = time.process_time()
     try:
         exec(compile(candidate_source, "<candidate>", "exec"), namespace)
         driver = namespace[problem.run_name]
         for instance in chosen:
+            reset_random_state()
             t0 = time.perf_counter()
             try:
                 solution = decode_strict(encode_solution(driver(instance)))
@@ -212,6 +231,7 @@ def evaluate_in_process(problem: Problem, candidate_source: str, split: str | No
     finally:
         namespace.clear()
         namespace.update(saved)
+        _restore_random_states(random_states)
     cpu = time.process_time() - cpu0
     while len(raws) < len(chosen):
         raws.append(RawOutcome(failure=raws[-1].failure, message="not run: an earlier instance failed"))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from funsearch.messages import one_line
 from funsearch.problem.markers import BadOutput
+from funsearch.sandbox.randomness import reset_random_state
 from funsearch.sandbox.wire import encode_solution
 
 RESULT_FD = 3
@@ -208,6 +209,7 @@ def run_candidate(namespace: dict, payload: bytes, run_name: str, instances: lis
         exec(_load_code(payload), namespace)
         driver = namespace[run_name]
         for index, instance in enumerate(instances):
+            reset_random_state()
             start = time.perf_counter()
             solution = driver(instance)
             seconds = time.perf_counter() - start
