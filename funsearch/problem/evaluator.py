@@ -183,8 +183,8 @@ def _random_states() -> tuple:
     """This process's `random` state and numpy's global one (None when numpy is not imported)."""
     import random
 
-    numpy = sys.modules.get("numpy")
-    return random.getstate(), (numpy.random.get_state() if numpy is not None else None)
+    numpy_random = sys.modules.get("numpy.random")
+    return random.getstate(), (numpy_random.get_state() if numpy_random is not None else None)
 
 
 def _restore_random_states(states: tuple) -> None:
@@ -192,7 +192,7 @@ def _restore_random_states(states: tuple) -> None:
 
     random.setstate(states[0])
     if states[1] is not None:
-        sys.modules["numpy"].random.set_state(states[1])
+        sys.modules["numpy.random"].set_state(states[1])
 
 
 def evaluate_in_process(problem: Problem, candidate_source: str, split: str | None = None,

@@ -14,6 +14,9 @@ def reset_random_state() -> None:
     afresh and selection kept lucky draws (a TSP winner that shuffles with `np.random.randn` scored 4.89 % once and
     5.2-5.9 % on re-evaluation). `np.random.default_rng()` without a seed still draws from the OS."""
     random.seed(RANDOM_SEED)
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        numpy.random.seed(RANDOM_SEED)
+    if "numpy" in sys.modules:  # numpy.random is a lazy submodule; the sandbox server imports it before any fork
+        try:
+            import numpy.random as numpy_random
+        except ImportError:
+            return
+        numpy_random.seed(RANDOM_SEED)

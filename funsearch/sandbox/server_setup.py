@@ -27,8 +27,9 @@ def process_steps(libc, config: dict) -> dict[str, str | None]:
 
 
 def import_problem(config: dict) -> dict:
-    """numpy, then the problem module (once, before any fork): its namespace, which every child runs in."""
-    for name in ("numpy",):
+    """numpy (with numpy.random, which it loads lazily: a child may not be able to read its files, and every
+    instance starts by seeding it), then the problem module (once, before any fork): the children's namespace."""
+    for name in ("numpy", "numpy.random"):
         try:
             __import__(name)
         except ImportError:
