@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import random
 import sys
 import time
 from dataclasses import replace
@@ -181,15 +182,11 @@ def _stopped(result: EvalResult, kind: FailureKind | None, message: str) -> Eval
 
 def _random_states() -> tuple:
     """This process's `random` state and numpy's global one (None when numpy is not imported)."""
-    import random
-
     numpy_random = sys.modules.get("numpy.random")
     return random.getstate(), (numpy_random.get_state() if numpy_random is not None else None)
 
 
 def _restore_random_states(states: tuple) -> None:
-    import random
-
     random.setstate(states[0])
     if states[1] is not None:
         sys.modules["numpy.random"].set_state(states[1])

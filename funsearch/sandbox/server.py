@@ -49,7 +49,6 @@ from funsearch.sandbox.spares import (
     high_fd,
     kill_spare,
     libc_fork,
-    reseed_random,
     single_threaded,
     spare_trace,
 )
@@ -277,7 +276,6 @@ class Server:
 
     def child_after_engine(self) -> None:
         """In a spare forked by the engine: (already hardened) run the child. Never returns."""
-        reseed_random()
         child_mod.child_main(self.native.ok, self.namespace, self.config["run_name"], self.by_head,
                              self.limits, self.trace)
 

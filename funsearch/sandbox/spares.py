@@ -9,7 +9,6 @@ import fcntl
 import json
 import os
 import signal
-import sys
 import threading
 from dataclasses import dataclass
 
@@ -56,29 +55,13 @@ def single_threaded() -> bool:
     return threading.active_count() == 1 and os.stat("/proc/self/task").st_nlink == 3
 
 
-_RESEED: list = []  # [(_random.Random.seed, random._inst)], found once in the server before its first fork
-
-
-def reseed_random() -> None:
-    """What `random`'s own at-fork hook does (Random.seed() from os.urandom, no cached gauss value), through
-    the C method found beforehand: ~25 fewer copy-on-write page faults than random.seed() in a forked child.
-    (A `random` first imported after the server's first fork seeds itself from os.urandom anyway.)"""
-    if not _RESEED and "random" in sys.modules:
-        inst = sys.modules["random"]._inst
-        _RESEED.append((type(inst).__mro__[1].seed, inst))
-    for seed, inst in _RESEED:
-        seed(inst)
-        inst.gauss_next = None
-
-
 def libc_fork(fork_call, hooks: ForkHooks) -> int:
     """fork() through `fork_call()` (libc's fork, or the native helper's fork-and-harden); the caller
     checked `single_threaded()`. Python's os.fork() runs the interpreter's after-fork work in the child
     (lock re-initialisation, threading and random hooks), which touches ~200 copy-on-write pages (~0.7 ms
     of faults here) and is only needed when other threads might have held interpreter locks. Python's
-    hook re-seeds `random` in the child; the server re-seeds it here, before each fork, instead (two
-    pages here, not ~40 faults in the child)."""
-    reseed_random()
+    hook re-seeds `random` in the child from the OS; no child needs that, because every instance starts from
+    the fixed state of funsearch/sandbox/randomness.py."""
     hooks.run(reversed(hooks.before))
     pid = fork_call()
     if pid < 0:
